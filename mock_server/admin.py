@@ -1,0 +1,140 @@
+"""The admin API under /_mock/: a thin HTTP layer over `MockControl`.
+
+Answers plain JSON; malformed input gets the API's error envelope with a 4xx.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from . import __version__
+from .control import get_control
+from .errors import BAD_REQUEST, INVALID_PARAMETER, NOT_FOUND, ApiError
+from .validation import parse_json_body
+
+bp = Blueprint("admin", __name__, url_prefix="/_mock")
+
+
+def _json_object(*, optional: bool = False) -> dict[str, Any]:
+    if optional and not request.get_data(cache=True).strip():
+        return {}
+    body = parse_json_body(request.content_type, request.get_data(cache=True))
+    if not isinstance(body, dict):
+        raise ApiError(400, BAD_REQUEST, "send a JSON object")
+    return body
+
+
+def _int_arg(name: str, default: int, *, high: int = 10_000) -> int:
+    value = request.args.get(name, str(default))
+    if not value.isdigit() or not 0 <= int(value) <= high:
+        raise ApiError(400, INVALID_PARAMETER, f"{name} must be a whole number from 0 to {high}")
+    return int(value)
+
+
+def _runtime_view() -> dict[str, Any]:
+    control = get_control(current_app)
+    runtime = control.runtime()
+    return {**dataclasses.asdict(runtime), "now": control.clock.now(runtime)}
+
+
+@bp.get("/health")
+def health() -> Response:
+    """Say the mock is up, with its version, store, clock and job count."""
+    control = get_control(current_app)
+    return jsonify(
+        {
+            "status": "ok",
+            "version": __version__,
+            "store": current_app.config["STORE"].split(":")[0],
+            "jobs": control.store.count_jobs(),
+            "runtime": _runtime_view(),
+        }
+    )
+
+
+@bp.post("/reset")
+def reset() -> Response:
+    """Forget every job and journal entry; restore the configured settings."""
+    get_control(current_app).reset()
+    return jsonify({"reset": True, "runtime": _runtime_view()})
+
+
+@bp.get("/clock")
+def clock() -> Response:
+    """Return the clock's mode, speed and current time."""
+    return jsonify(_runtime_view())
+
+
+@bp.post("/clock")
+def set_clock() -> Response:
+    """Switch the clock: {"mode": "manual"|"realtime"|"per-poll", "speed": F}."""
+    body = _json_object()
+    mode = body.get("mode", get_control(current_app).runtime().clock)
+    speed = body.get("speed")
+    if not isinstance(mode, str) or (
+        speed is not None and (isinstance(speed, bool) or not isinstance(speed, (int, float)))
+    ):
+        raise ApiError(
+            400, INVALID_PARAMETER, 'send {"mode": "manual"} and optionally {"speed": 2.0}'
+        )
+    get_control(current_app).set_clock(mode, speed=speed)
+    return jsonify(_runtime_view())
+
+
+@bp.post("/clock/advance")
+def advance() -> Response:
+    """Move the clock forward: {"seconds": N}."""
+    body = _json_object()
+    if "seconds" not in body:
+        raise ApiError(400, INVALID_PARAMETER, 'seconds is required; send {"seconds": 5}')
+    now = get_control(current_app).advance(body["seconds"])
+    return jsonify({"now": now})
+
+
+@bp.get("/settings")
+def settings() -> Response:
+    """Return the runtime settings."""
+    return jsonify(_runtime_view())
+
+
+@bp.post("/settings")
+def configure() -> Response:
+    """Change profile, result_key, queued_seconds or processing_seconds."""
+    get_control(current_app).configure(**_json_object())
+    return jsonify(_runtime_view())
+
+
+@bp.get("/jobs")
+def jobs() -> Response:
+    """List jobs, newest first; ?key=<fingerprint>&limit=N."""
+    control = get_control(current_app)
+    return jsonify(
+        {"jobs": control.jobs(key=request.args.get("key") or None, limit=_int_arg("limit", 100))}
+    )
+
+
+@bp.get("/jobs/<job_id>")
+def job(job_id: str) -> Response:
+    """Return one job with its request, status and timeline."""
+    found = get_control(current_app).job(job_id)
+    if found is None:
+        raise ApiError(404, NOT_FOUND, f"job not found: {job_id[:100]}")
+    return jsonify(found)
+
+
+@bp.get("/requests")
+def requests_journal() -> Response:
+    """Return the request journal, oldest first; ?limit=N&after=ID&key=&outcome=."""
+    entries = get_control(current_app).journal(
+        limit=_int_arg("limit", 100), after=_int_arg("after", 0, high=2**62)
+    )
+    key, outcome = request.args.get("key"), request.args.get("outcome")
+    entries = [
+        e
+        for e in entries
+        if (not key or e.get("key") == key) and (not outcome or e.get("outcome") == outcome)
+    ]
+    return jsonify({"requests": entries})
