@@ -27,7 +27,7 @@ def _start() -> None:
 def _entry(response: Response) -> dict[str, Any]:
     key = bearer_key(request.headers.get("Authorization"))
     problems = [p.as_dict() for p in getattr(g, "problems", ())]
-    body = request.get_data(cache=True)[:BODY_LIMIT] if getattr(g, "body_read", False) else b""
+    body: bytes = g.get("body", b"")[:BODY_LIMIT]
     if response.status_code >= 400:
         outcome = "rejected" if response.status_code < 500 else "error"
     else:

@@ -40,8 +40,8 @@ def _unknown_job(job_id: str) -> ApiError:
 def create_job() -> Response:
     """Validate a create request, store the job and answer its id and amount."""
     owner = _owner()
-    g.body_read = True
-    body = parse_json_body(request.content_type, request.get_data(cache=True))
+    g.body = request.get_data()
+    body = parse_json_body(request.content_type, g.body)
     runtime = get_store(current_app).runtime()
     try:
         valid = validate_create(body, profile=runtime.profile)

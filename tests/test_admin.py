@@ -1,0 +1,124 @@
+"""The admin API under /_mock/ and the request journal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from helpers import KEY, advance, body, create, query
+
+from mock_server.auth import fingerprint
+from mock_server.control import get_control
+
+
+def test_health(client: FlaskClient) -> None:
+    health = client.get("/_mock/health").json
+    assert health["status"] == "ok"
+    assert health["runtime"]["clock"] == "manual"
+    assert health["jobs"] == 0
+
+
+def test_clock_advance_and_switch(client: FlaskClient) -> None:
+    assert client.post("/_mock/clock/advance", json={"seconds": 2.5}).json == {"now": 2.5}
+    switched = client.post("/_mock/clock", json={"mode": "per-poll"}).json
+    assert switched["clock"] == "per-poll"
+    assert switched["now"] == 2.5
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{}, {"seconds": -1}, {"seconds": "5"}, {"seconds": True}, {"seconds": float("inf")}, [], "x"],
+)
+def test_bad_advance_answers_envelope(client: FlaskClient, payload: Any) -> None:
+    response = client.post("/_mock/clock/advance", json=payload)
+    assert response.status_code == 400
+    assert response.json["code"] != 0 and response.json["message"]
+
+
+def test_bad_clock_mode_answers_envelope(client: FlaskClient) -> None:
+    response = client.post("/_mock/clock", json={"mode": "warp"})
+    assert response.status_code == 400
+    assert "realtime, manual, per-poll" in response.json["message"]
+
+
+def test_advance_from_python(client: FlaskClient) -> None:
+    job_id = create(client, body()).json["data"]["job_id"]
+    get_control(client.application).advance(10)
+    assert query(client, job_id).json["data"]["status"] == 2
+
+
+def test_jobs_list_and_detail(client: FlaskClient) -> None:
+    first = create(client, body()).json["data"]["job_id"]
+    second = create(client, body(mode="pro")).json["data"]["job_id"]
+    advance(client, 2)
+    jobs = client.get("/_mock/jobs").json["jobs"]
+    assert [j["id"] for j in jobs] == [second, first]
+    assert jobs[0]["key"] == fingerprint(KEY)
+    assert jobs[0]["status"] == 1
+    assert [t["status"] for t in jobs[0]["timeline"]] == [0, 1]
+    detail = client.get(f"/_mock/jobs/{first}").json
+    assert detail["args"] == body()["args"]
+    assert detail["amount"] == "0.375"
+    assert client.get("/_mock/jobs/nope").status_code == 404
+    assert client.get(f"/_mock/jobs?key={fingerprint('other')}").json["jobs"] == []
+
+
+def test_reset_forgets_jobs_and_restores_settings(client: FlaskClient) -> None:
+    create(client, body())
+    client.post("/_mock/settings", json={"result_key": "videos"})
+    advance(client, 5)
+    assert client.post("/_mock/reset").status_code == 200
+    health = client.get("/_mock/health").json
+    assert health["jobs"] == 0
+    assert health["runtime"]["result_key"] == "images"
+    assert health["runtime"]["now"] == 0
+    assert client.get("/_mock/requests").json["requests"] == []
+
+
+def test_settings_change_profile_at_runtime(client: FlaskClient) -> None:
+    assert create(client, body(prompt="[@image2]")).status_code == 200
+    client.post("/_mock/settings", json={"profile": "strict"})
+    assert create(client, body(prompt="[@image2]")).status_code == 400
+    bad = client.post("/_mock/settings", json={"profile": "lax"})
+    assert bad.status_code == 400
+    assert client.post("/_mock/settings", json={"colour": "red"}).status_code == 400
+
+
+def test_journal_records_outcomes_and_problems_without_keys(client: FlaskClient) -> None:
+    create(client, body())
+    create(client, body(mode="ultra"))
+    query(client, "missing")
+    entries = client.get("/_mock/requests").json["requests"]
+    assert [(e["path"], e["status"], e["outcome"]) for e in entries] == [
+        ("/api/v1/job/create", 200, "accepted"),
+        ("/api/v1/job/create", 400, "rejected"),
+        ("/api/v1/job/query", 404, "rejected"),
+    ]
+    assert entries[0]["job_id"]
+    assert entries[1]["problems"][0]["pointer"] == "/args/mode"
+    assert entries[1]["code"] == 1201
+    assert all(e["key"] == fingerprint(KEY) for e in entries)
+    assert KEY not in str(entries)
+    rejected = client.get("/_mock/requests?outcome=rejected").json["requests"]
+    assert len(rejected) == 2
+
+
+def test_journal_redacts_a_key_sent_in_the_query_string(client: FlaskClient) -> None:
+    client.get(f"/api/v1/job/query?id=x&token={KEY}", headers={"Authorization": f"Bearer {KEY}"})
+    entries = client.get("/_mock/requests").json["requests"]
+    assert KEY not in str(entries)
+
+
+def test_response_names_its_journal_entry(client: FlaskClient) -> None:
+    response = create(client, body())
+    entry_id = int(response.headers["X-Mock-Request-Id"])
+    entries = client.get(f"/_mock/requests?after={entry_id - 1}").json["requests"]
+    assert entries[0]["id"] == entry_id
+
+
+@pytest.mark.parametrize("query_string", ["limit=x", "limit=-1", "after=abc", "limit=99999"])
+def test_bad_journal_query_answers_envelope(client: FlaskClient, query_string: str) -> None:
+    response = client.get(f"/_mock/requests?{query_string}")
+    assert response.status_code == 400
+    assert response.json["code"] == 1201

@@ -1,0 +1,144 @@
+"""Both stores behave alike; the SQLite store survives a restart and is shared."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import advance, body, create, query
+
+from mock_server import create_app
+from mock_server.errors import ConfigError
+from mock_server.store import Job, MemoryStore, Runtime, Store, open_store
+
+
+def make_job(job_id: str, owner: str = "key_a") -> Job:
+    return Job(
+        id=job_id,
+        owner=owner,
+        model="m",
+        args={"prompt": "p"},
+        amount="0.5",
+        created_at=1.0,
+        created_wall=2.0,
+        queued_for=2.0,
+        processing_for=8.0,
+    )
+
+
+@pytest.fixture
+def store(store_url: str) -> Any:
+    opened = open_store(store_url, journal_limit=300)
+    yield opened
+    opened.close()
+
+
+def test_job_round_trip(store: Store) -> None:
+    job = make_job("j1")
+    store.add_job(job)
+    assert store.get_job("j1") == job
+    assert store.get_job("missing") is None
+
+
+def test_duplicate_job_id_is_refused(store: Store) -> None:
+    store.add_job(make_job("j1"))
+    with pytest.raises(KeyError):
+        store.add_job(make_job("j1"))
+
+
+def test_list_jobs_newest_first_and_by_owner(store: Store) -> None:
+    for i in range(5):
+        store.add_job(make_job(f"j{i}", owner="key_a" if i % 2 else "key_b"))
+    assert [j.id for j in store.list_jobs()] == ["j4", "j3", "j2", "j1", "j0"]
+    assert [j.id for j in store.list_jobs(owner="key_a")] == ["j3", "j1"]
+    assert [j.id for j in store.list_jobs(limit=2)] == ["j4", "j3"]
+    assert store.count_jobs() == 5
+
+
+def test_bump_polls_counts(store: Store) -> None:
+    store.add_job(make_job("j1"))
+    assert [store.bump_polls("j1") for _ in range(3)] == [1, 2, 3]
+    job = store.get_job("j1")
+    assert job is not None and job.polls == 3
+
+
+def test_journal_is_a_bounded_ring(store: Store) -> None:
+    ids = [store.journal_append({"n": i}) for i in range(700)]
+    assert ids == list(range(1, 701))
+    kept = store.journal_list(limit=10_000)
+    assert len(kept) == 300
+    assert [e["n"] for e in kept] == list(range(400, 700))
+    assert [e["n"] for e in store.journal_list(limit=5, after=695)] == [695, 696, 697, 698, 699]
+
+
+def test_runtime_update_and_reset(store: Store) -> None:
+    store.update_runtime(lambda r: Runtime(**{**r.to_dict(), "offset": 42.0}))
+    assert store.runtime().offset == 42.0
+    store.add_job(make_job("j1"))
+    store.journal_append({"n": 1})
+    store.reset(Runtime(clock="manual"))
+    assert store.count_jobs() == 0
+    assert store.journal_list() == []
+    assert store.runtime().clock == "manual"
+
+
+def test_concurrent_adds_lose_nothing(store: Store) -> None:
+    def add(worker: int) -> None:
+        for i in range(50):
+            store.add_job(make_job(f"w{worker}-{i}"))
+            store.journal_append({"w": worker})
+
+    threads = [threading.Thread(target=add, args=(w,)) for w in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.count_jobs() == 400
+    assert len({j.id for j in store.list_jobs(limit=1000)}) == 400
+
+
+def test_unknown_store_url_is_a_config_error() -> None:
+    for url in ("redis://x", "sqlite:", ""):
+        with pytest.raises(ConfigError):
+            open_store(url)
+
+
+def test_memory_store_is_default() -> None:
+    assert isinstance(create_app().extensions["shortapi.store"], MemoryStore)
+
+
+def test_sqlite_jobs_and_clock_survive_a_restart(tmp_path: Path) -> None:
+    config = {"STORE": f"sqlite:{tmp_path}/state.db", "CLOCK": "manual"}
+    first = create_app(config)
+    client = first.test_client()
+    job_id = create(client, body()).json["data"]["job_id"]
+    advance(client, 3)
+    first.extensions["shortapi.store"].close()
+
+    second = create_app(config)
+    client = second.test_client()
+    assert client.get("/_mock/clock").json["now"] == 3.0
+    assert query(client, job_id).json["data"]["status"] == 1
+    advance(client, 7)
+    assert query(client, job_id).json["data"]["status"] == 2
+    second.extensions["shortapi.store"].close()
+
+
+def test_two_apps_on_one_sqlite_file_share_all_state(tmp_path: Path) -> None:
+    # Stands in for two gunicorn workers: each has its own app and connections.
+    config = {"STORE": f"sqlite:{tmp_path}/state.db", "CLOCK": "manual"}
+    one, two = create_app(config), create_app({**config, "STORE_INIT": False})
+    a, b = one.test_client(), two.test_client()
+    job_id = create(a, body()).json["data"]["job_id"]
+    advance(b, 10)
+    assert query(a, job_id).json["data"]["status"] == 2
+    assert query(b, job_id).json == query(a, job_id).json
+    assert [e["path"] for e in b.get("/_mock/requests").json["requests"]][:1] == [
+        "/api/v1/job/create"
+    ]
+    b.post("/_mock/settings", json={"result_key": "videos"})
+    assert "videos" in query(a, job_id).json["data"]["result"]
+    for app in (one, two):
+        app.extensions["shortapi.store"].close()
