@@ -64,6 +64,7 @@ def run_to_success(mock: ServedMock, job_id: str) -> str:
 
 
 def download(url: str) -> bytes:
+    """Return the MP4 at `url`, asserting it is served as video/mp4."""
     response = requests.get(url)
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"] == "video/mp4"

@@ -68,11 +68,13 @@ def doc_payload() -> dict[str, Any]:
 
 
 def journal(mock: ServedMock, path: str) -> list[dict[str, Any]]:
+    """Return the journal entries of requests to `path`, oldest first."""
     entries = requests.get(mock.url("/_mock/requests")).json()["requests"]
     return [e for e in entries if e["path"] == path]
 
 
 def only_job(mock: ServedMock) -> dict[str, Any]:
+    """Return the admin view of the mock's one job, asserting there is exactly one."""
     jobs = requests.get(mock.url("/_mock/jobs")).json()["jobs"]
     assert len(jobs) == 1, jobs
     job: dict[str, Any] = jobs[0]
