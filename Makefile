@@ -25,7 +25,7 @@ test: lint  ## lint, type-check and run every test
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)  ## wrk against the served mock and Prism; figures to reports/bench.json
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(ARGS)
 
 videos: $(STAMP)  ## re-render the result MP4s in fixtures/videos
 	$(BIN)/python fixtures/make_videos.py

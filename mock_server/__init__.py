@@ -14,9 +14,10 @@ __all__ = ["__version__", "create_app"]
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Create the mock's Flask app; `config` overrides `mock_server.config.DEFAULTS`."""
-    from . import admin, clock, errors, journal, routes, store
+    from . import admin, callbacks, clock, errors, journal, routes, store
     from . import config as settings
     from .control import MockControl
+    from .faults import DropConnection
 
     app = Flask(__name__)
     app.config.from_mapping(settings.DEFAULTS)
@@ -31,8 +32,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["STORE_INIT"]:
         wall = app.extensions["shortapi.clock"].wall()
         _init_runtime(app, settings.runtime_from(app.config, wall))
+    callbacks.init_app(app)
     errors.init_app(app)
     journal.init_app(app)
+    app.wsgi_app = DropConnection(app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(routes.bp)
     app.register_blueprint(admin.bp)
     return app

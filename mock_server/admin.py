@@ -138,3 +138,126 @@ def requests_journal() -> Response:
         if (not key or e.get("key") == key) and (not outcome or e.get("outcome") == outcome)
     ]
     return jsonify({"requests": entries})
+
+
+def _count(body: dict[str, Any]) -> int | None:
+    count = body.get("count", 1)
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+        raise ApiError(
+            400, INVALID_PARAMETER, "count must be a whole number, or null for every request"
+        )
+    return count
+
+
+def _text(body: dict[str, Any], name: str, example: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(400, INVALID_PARAMETER, f"{name} is required; send e.g. {example}")
+    return value
+
+
+def _key(body: dict[str, Any]) -> str | None:
+    key = body.get("key")
+    if key is not None and (not isinstance(key, str) or not key):
+        raise ApiError(
+            400,
+            INVALID_PARAMETER,
+            "key must be an API key (or its key_... fingerprint), or left out for every key",
+        )
+    return key
+
+
+def _rules_view(kind: str) -> list[dict[str, Any]]:
+    return [r.to_dict() for r in get_control(current_app).rules(kind)]
+
+
+@bp.get("/scenarios")
+def list_scenarios() -> Response:
+    """List the scenarios waiting for jobs."""
+    return jsonify({"scenarios": _rules_view("scenario")})
+
+
+@bp.post("/scenarios")
+def add_scenario() -> Response:
+    """{"scenario": "fail:content_policy", "count": 1, "key": "<API key>"}."""
+    body = _json_object()
+    scenario = _text(body, "scenario", '{"scenario": "fail:timeout"}')
+    rule = get_control(current_app).add_scenario(scenario, count=_count(body), key=_key(body))
+    return jsonify(rule.to_dict())
+
+
+@bp.delete("/scenarios")
+def clear_scenarios() -> Response:
+    """Remove every waiting scenario."""
+    get_control(current_app).clear("scenario")
+    return jsonify({"scenarios": []})
+
+
+@bp.get("/faults")
+def list_faults() -> Response:
+    """List the scripted and random faults."""
+    return jsonify({"faults": _rules_view("fault"), "random": _rules_view("fault-random")})
+
+
+@bp.post("/faults")
+def add_fault() -> Response:
+    """{"fault": "503", "count": 2, "endpoint": "create", "key": "<API key>"} or
+    {"random": {"seed": 1, "create": {"503": 0.1}}}."""
+    body = _json_object()
+    control = get_control(current_app)
+    if "random" in body:
+        return jsonify(control.set_random_faults(body["random"], key=_key(body)).to_dict())
+    endpoint = body.get("endpoint", "any")
+    if not isinstance(endpoint, str):
+        raise ApiError(400, INVALID_PARAMETER, "endpoint must be create, query or any")
+    rule = control.add_fault(
+        _text(body, "fault", '{"fault": "503"}'),
+        count=_count(body),
+        key=_key(body),
+        endpoint=endpoint,
+    )
+    return jsonify(rule.to_dict())
+
+
+@bp.delete("/faults")
+def clear_faults() -> Response:
+    """Remove every scripted and random fault."""
+    control = get_control(current_app)
+    control.clear("fault")
+    control.clear("fault-random")
+    return jsonify({"faults": [], "random": []})
+
+
+@bp.get("/accounts/<key>")
+def account(key: str) -> Response:
+    """Return a key's account (the path takes the API key or its key_... fingerprint)."""
+    return jsonify(get_control(current_app).account(key))
+
+
+@bp.post("/accounts/<key>")
+def set_account(key: str) -> Response:
+    """{"balance": "0.10", "max_in_flight": 2}; null means unlimited."""
+    body = _json_object()
+    return jsonify(
+        get_control(current_app).set_account(
+            key, balance=body.get("balance"), max_in_flight=body.get("max_in_flight")
+        )
+    )
+
+
+@bp.get("/callbacks")
+def callbacks() -> Response:
+    """Return callback deliveries with every attempt; ?job_id=&limit=."""
+    return jsonify(
+        {
+            "callbacks": get_control(current_app).deliveries(
+                job_id=request.args.get("job_id") or None, limit=_int_arg("limit", 100)
+            )
+        }
+    )
+
+
+@bp.post("/run")
+def run_all() -> Response:
+    """Advance the clock until every job and callback is done; return the new time."""
+    return jsonify({"now": get_control(current_app).run_all()})

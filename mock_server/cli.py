@@ -106,7 +106,8 @@ def serve(args: argparse.Namespace) -> int:
             if os.path.exists(path + suffix):
                 os.remove(path + suffix)
     if args.store != "memory":
-        create_app(config).extensions["shortapi.store"].close()  # one writer sets it up
+        setup = create_app({**config, "BACKGROUND": False})  # one process sets the store up
+        setup.extensions["shortapi.store"].close()
         config["STORE_INIT"] = False
     options = {
         "bind": f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}",

@@ -28,6 +28,18 @@ DEFAULTS: dict[str, Any] = {
     "JOURNAL_LIMIT": 10_000,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "WALL_CLOCK": None,  # a zero-argument callable returning unix time, for tests
+    "CALLBACK_EVENTS": "terminal",  # or "all": a callback on every status change
+    "CALLBACK_ATTEMPTS": 5,  # attempts per delivery, the first included
+    "CALLBACK_BACKOFF": 1.0,  # clock seconds before the first retry; doubles each time
+    "CALLBACK_BACKOFF_MAX": 60.0,
+    "CALLBACK_CONNECT_TIMEOUT": 2.0,  # wall seconds
+    "CALLBACK_TIMEOUT": 5.0,  # wall seconds for a whole attempt
+    "CALLBACK_RESPONSE_LIMIT": 64 * 1024,  # bytes of a receiver's answer that are read
+    "CALLBACK_ALLOW_HOSTS": None,  # None: any host; else fnmatch patterns
+    "CALLBACK_DENY_HOSTS": (),
+    "CALLBACK_BLOCKED_NETWORKS": ("169.254.0.0/16", "fd00:ec2::254/128"),
+    "BACKGROUND": True,  # run the callback thread (off for the CLI's set-up app)
+    "TICK_SECONDS": 0.05,  # how often the callback thread looks for due work
 }
 
 
@@ -42,6 +54,8 @@ def check(config: Mapping[str, Any]) -> None:
         value = config[name]
         if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
             raise ConfigError(f"{name} must be a finite number >= 0, not {value!r}")
+    if config["CALLBACK_EVENTS"] not in ("terminal", "all"):
+        raise ConfigError("CALLBACK_EVENTS must be 'terminal' or 'all'")
     if config["SPEED"] <= 0:
         raise ConfigError("SPEED must be > 0")
 

@@ -7,17 +7,42 @@ jobs and the journal. The admin HTTP API is a thin layer over it.
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Flask
 
 from . import config as config_module
-from . import lifecycle
+from . import faults, lifecycle, scenarios
+from .auth import fingerprint
+from .callbacks import Dispatcher, get_dispatcher
 from .clock import Clock, check_seconds, get_clock
 from .errors import ConfigError
-from .store import Job, Runtime, Store, get_store
+from .pricing import format_amount
+from .store import Account, Job, Rule, Runtime, Store, get_store
 
-_SETTINGS = {"profile": config_module.PROFILES, "result_key": config_module.RESULT_KEYS}
+_SETTINGS = {
+    "profile": config_module.PROFILES,
+    "result_key": config_module.RESULT_KEYS,
+    "callback_events": ("terminal", "all"),
+}
+
+
+def key_id(key: str | None) -> str | None:
+    """Return the fingerprint of an API key; a fingerprint ("key_...") is kept as it is."""
+    if key is None:
+        return None
+    return key if key.startswith("key_") and len(key) == 16 else fingerprint(key)
+
+
+def _money(value: object) -> str:
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise ConfigError(f'balance must be a decimal string like "0.10", not {value!r}') from None
+    if not amount.is_finite() or amount < 0 or isinstance(value, bool):
+        raise ConfigError("balance must be a finite decimal >= 0")
+    return format_amount(amount)
 
 
 class MockControl:
@@ -41,15 +66,116 @@ class MockControl:
         return self.clock.now()
 
     def advance(self, seconds: float) -> float:
-        """Move the clock forward and return the new time."""
-        return self.clock.advance(seconds)
+        """Move the clock forward; status changes and callbacks due by then happen first."""
+        now = self.clock.advance(seconds)
+        self.dispatcher.run_until(now)
+        return now
+
+    def run_all(self, *, limit: float = 86_400.0) -> float:
+        """Advance until no job and no callback is pending (stuck jobs aside); return now."""
+        now = self.now()
+        self.dispatcher.run_until(now)
+        for _ in range(10_000):
+            due = [
+                t for t in (self.store.next_delivery_at(), self._next_job_event()) if t is not None
+            ]
+            if not due or min(due) - now > limit:
+                break
+            now = self.advance(max(min(due) - now, 0.0))
+        return now
+
+    def _next_job_event(self) -> float | None:
+        due = self.store.due_jobs(float("inf"), limit=1)
+        return due[0].next_event_at if due else None
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """The app's callback dispatcher."""
+        return get_dispatcher(self.app)
+
+    # scenarios, faults, accounts, callbacks
+    def add_scenario(self, scenario: str, *, count: int | None = 1, key: str | None = None) -> Rule:
+        """Give the next `count` jobs (of API key `key`, or of any key) this scenario."""
+        scenarios.tokens(scenario)
+        return self._add_rule("scenario", {"scenario": scenario}, count=count, key=key)
+
+    def add_fault(
+        self, fault: str, *, count: int | None = 1, key: str | None = None, endpoint: str = "any"
+    ) -> Rule:
+        """Answer the next `count` requests to `endpoint` with `fault` ("503", "429", ...)."""
+        faults.tokens(fault)
+        if endpoint not in (*faults.ENDPOINTS, "any"):
+            raise ConfigError(f"endpoint must be create, query or any, not {endpoint!r}")
+        return self._add_rule("fault", {"fault": fault}, count=count, key=key, endpoint=endpoint)
+
+    def set_random_faults(self, spec: dict[str, Any], *, key: str | None = None) -> Rule:
+        """Draw faults at random (seeded) with a probability per endpoint."""
+        self.store.clear_rules("fault-random")
+        return self._add_rule("fault-random", faults.check_random(spec), count=None, key=key)
+
+    def _add_rule(
+        self,
+        kind: str,
+        spec: dict[str, Any],
+        *,
+        count: int | None,
+        key: str | None,
+        endpoint: str = "any",
+    ) -> Rule:
+        if count is not None and (
+            isinstance(count, bool) or not isinstance(count, int) or count < 1
+        ):
+            raise ConfigError("count must be a whole number >= 1, or null for every request")
+        rule = Rule(id=0, kind=kind, spec=spec, key=key_id(key), endpoint=endpoint, remaining=count)
+        rule.id = self.store.add_rule(rule)
+        return rule
+
+    def rules(self, kind: str) -> list[Rule]:
+        """Return the active scenario or fault rules."""
+        return self.store.list_rules(kind)
+
+    def clear(self, kind: str) -> None:
+        """Remove every rule of `kind` ("scenario", "fault" or "fault-random")."""
+        self.store.clear_rules(kind)
+
+    def account(self, key: str) -> dict[str, Any]:
+        """Return the account of API key `key` (or key fingerprint): balance, spent, in flight."""
+        owner = key_id(key) or ""
+        now = self.now()
+        self.dispatcher.enqueue(lifecycle.settle(self.store, now), now)
+        account = self.store.get_account(owner) or Account(owner=owner)
+        return {**account.to_dict(), "key": owner, "in_flight": self.store.in_flight(owner)}
+
+    def set_account(
+        self, key: str, *, balance: str | None = None, max_in_flight: int | None = None
+    ) -> dict[str, Any]:
+        """Set the balance ("0.10"; None: unlimited) and jobs-in-flight limit of `key`."""
+        owner = key_id(key) or ""
+        if balance is not None:
+            balance = _money(balance)
+        if max_in_flight is not None and (
+            isinstance(max_in_flight, bool)
+            or not isinstance(max_in_flight, int)
+            or max_in_flight < 0
+        ):
+            raise ConfigError("max_in_flight must be a whole number >= 0, or null")
+        current = self.store.get_account(owner) or Account(owner=owner)
+        self.store.put_account(
+            dataclasses.replace(current, balance=balance, max_in_flight=max_in_flight)
+        )
+        return self.account(owner)
+
+    def deliveries(self, *, job_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Return callback deliveries with every attempt, oldest first."""
+        return [d.to_dict() for d in self.store.list_deliveries(limit=limit, job_id=job_id)]
 
     def set_clock(self, mode: str, *, speed: float | None = None) -> Runtime:
         """Switch the clock mode (and speed) without a jump in time."""
         return self.clock.set_mode(mode, speed=speed)
 
     def configure(self, **settings: Any) -> Runtime:
-        """Change runtime settings: profile, result_key, queued_seconds, processing_seconds."""
+        """Change runtime settings: profile, result_key, callback_events, queued_seconds,
+        processing_seconds."""
         changes: dict[str, Any] = {}
         for name, value in settings.items():
             if name in _SETTINGS:

@@ -28,7 +28,9 @@ def _entry(response: Response) -> dict[str, Any]:
     key = bearer_key(request.headers.get("Authorization"))
     problems = [p.as_dict() for p in getattr(g, "problems", ())]
     body: bytes = g.get("body", b"")[:BODY_LIMIT]
-    if response.status_code >= 400:
+    if getattr(g, "fault", None):
+        outcome = "fault"
+    elif response.status_code >= 400:
         outcome = "rejected" if response.status_code < 500 else "error"
     else:
         outcome = "accepted" if request.path.endswith("/create") else "ok"
@@ -44,6 +46,8 @@ def _entry(response: Response) -> dict[str, Any]:
         "outcome": outcome,
         "job_id": getattr(g, "job_id", None),
         "problems": problems,
+        "fault": getattr(g, "fault", None),
+        "scenario": getattr(g, "scenario", None),
         "body": redact(body.decode("utf-8", "replace"), [key] if key else []),
         "duration_ms": round(
             (time.perf_counter() - getattr(g, "started", time.perf_counter())) * 1000, 3

@@ -6,15 +6,23 @@ import secrets
 import time
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, send_file, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request, send_file
 
-from . import lifecycle, schemas
-from .auth import authenticate
+from . import faults, lifecycle, scenarios, schemas
+from .auth import authenticate, bearer_key, fingerprint
+from .callbacks import get_dispatcher
 from .clock import get_clock
-from .errors import INVALID_PARAMETER, NOT_FOUND, ApiError, problems_header
+from .errors import (
+    BALANCE_DEPLETED,
+    CONCURRENCY_LIMITED,
+    INVALID_PARAMETER,
+    NOT_FOUND,
+    ApiError,
+    problems_header,
+)
 from .models import MODELS
 from .pricing import amount
-from .store import Job, Runtime, get_store
+from .store import AdmissionError, Job, Runtime, get_store
 from .validation import parse_json_body, validate_create
 from .videos import video_path
 
@@ -36,34 +44,99 @@ def _unknown_job(job_id: str) -> ApiError:
     )
 
 
+def _faults(endpoint: str) -> Response | None:
+    """Apply the fault this request draws, if any; a dropped connection returns a stub."""
+    store = get_store(current_app)
+    key = bearer_key(request.headers.get("Authorization"))
+    owner = fingerprint(key) if key else None
+    header = request.headers.get(faults.HEADER)
+    chosen = faults.tokens(header) if header else None
+    if chosen is None and (rule := store.take_rule("fault", owner, endpoint)):
+        chosen = faults.tokens(rule.spec["fault"])
+    if chosen is None and (rule := store.take_rule("fault-random", owner, endpoint)):
+        drawn = faults.draw(rule.spec, endpoint, store.next_count(f"fault:{endpoint}"))
+        chosen = [drawn] if drawn else None
+    if not chosen:
+        return None
+    g.fault = ",".join(chosen)
+    kind = faults.apply(chosen)
+    if kind is None:
+        return None
+    request.environ[faults.DROP_KEY] = kind
+    return Response(b"", status=200)
+
+
+def _scenario(owner: str, args: dict[str, Any]) -> list[str]:
+    header = request.headers.get(scenarios.HEADER)
+    chosen = scenarios.tokens(header) if header else []
+    chosen += scenarios.prompt_tokens(args.get("prompt"))
+    if not chosen and (rule := get_store(current_app).take_rule("scenario", owner, "create")):
+        chosen = scenarios.tokens(rule.spec["scenario"])
+    g.scenario = ",".join(chosen) or None
+    return chosen
+
+
+def _admit(job: Job, runtime: Runtime) -> None:
+    """Store the job if its key's account allows (A-balance-depleted, A-concurrency-limit)."""
+    store = get_store(current_app)
+    if store.get_account(job.owner) is not None:  # limits apply: settle what is due first
+        now = get_clock(current_app).now(runtime)
+        dispatcher = get_dispatcher(current_app)
+        dispatcher.enqueue(lifecycle.settle(store, now), now)
+    try:
+        store.admit(job)
+    except AdmissionError as refused:
+        if refused.reason == "balance":
+            raise ApiError(
+                429,
+                BALANCE_DEPLETED,
+                f"insufficient balance: the job costs {job.amount}, the balance is "
+                f"{refused.account.balance}; top up the account",
+            ) from None
+        raise ApiError(
+            429,
+            CONCURRENCY_LIMITED,
+            f"too many jobs in flight: {refused.in_flight} of "
+            f"{refused.account.max_in_flight} allowed for this key; wait for one "
+            "to finish",
+            headers={"Retry-After": "1"},
+        ) from None
+
+
 @bp.post("/api/v1/job/create")
 def create_job() -> Response:
     """Validate a create request, store the job and answer its id and amount."""
     owner = _owner()
+    if (dropped := _faults("create")) is not None:
+        return dropped
     g.body = request.get_data()
     body = parse_json_body(request.content_type, g.body)
-    runtime = get_store(current_app).runtime()
+    store = get_store(current_app)
+    runtime = store.runtime()
     try:
         valid = validate_create(body, profile=runtime.profile)
     except ApiError as error:
         g.problems = error.problems
         raise
     g.problems = valid.warnings
-    clock = get_clock(current_app)
+    outcome, processing_for = scenarios.fate(_scenario(owner, valid.args), runtime.processing_for)
     job = Job(
         id=secrets.token_hex(16),
         owner=owner,
         model=valid.model.id,
         args=valid.args,
         amount=amount(valid.model, valid.args, current_app.config["PRICES"]),
-        created_at=clock.now(runtime),
+        created_at=get_clock(current_app).now(runtime),
         created_wall=time.time(),
         queued_for=runtime.queued_for,
-        processing_for=runtime.processing_for,
+        processing_for=processing_for,
+        outcome=outcome,
         callback_url=valid.callback_url,
+        base_url=_base_url(),
         warnings=[p.as_dict() for p in valid.warnings],
     )
-    get_store(current_app).add_job(job)
+    job.next_event_at = lifecycle.first_event_at(job, runtime)
+    _admit(job, runtime)
     g.job_id = job.id
     response = jsonify({"code": 0, "data": {"amount": job.amount, "job_id": job.id}})
     if valid.warnings:
@@ -75,6 +148,8 @@ def create_job() -> Response:
 def query_job() -> Response:
     """Answer a job's current status (and result or failure)."""
     owner = _owner()
+    if (dropped := _faults("query")) is not None:
+        return dropped
     job_id = request.args.get("id", "")
     if not job_id.strip():
         raise ApiError(
@@ -88,18 +163,24 @@ def query_job() -> Response:
         raise _unknown_job(job_id)
     g.job_id = job.id
     runtime = store.runtime()
+    now = get_clock(current_app).now(runtime)
     if runtime.clock == "per-poll":
         job.polls = store.bump_polls(job.id)
-    now = get_clock(current_app).now(runtime)
+        reached = lifecycle.reached_stage(job, runtime, now)
+        if reached > job.stage:  # the per-poll clock settles a job when it is queried
+            changes = lifecycle.settle_job(store, job, reached)
+            get_dispatcher(current_app).enqueue(changes, now)
     return jsonify({"code": 0, "data": lifecycle.job_data(job, runtime, now, file_url(job))})
+
+
+def _base_url() -> str:
+    public: str | None = current_app.config["PUBLIC_URL"]
+    return (public or request.host_url).rstrip("/")
 
 
 def file_url(job: Job) -> str:
     """Return the URL of the job's result video."""
-    base = current_app.config["PUBLIC_URL"]
-    if base:
-        return f"{base.rstrip('/')}/files/{job.id}.mp4"
-    return url_for("api.result_file", job_id=job.id, _external=True)
+    return f"{_base_url()}/files/{job.id}.mp4"
 
 
 def result_video(job: Job, runtime: Runtime) -> Any:

@@ -1,4 +1,4 @@
-"""The SQLite store: one file shared by every worker process; jobs survive a restart.
+"""The SQLite store: one file shared by every worker process; state survives a restart.
 
 Each thread has its own connection. WAL mode lets readers run beside the one writer;
 read-modify-write steps take the write lock first (BEGIN IMMEDIATE) so workers never
@@ -8,7 +8,6 @@ interleave them.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import sqlite3
@@ -16,7 +15,18 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .store import Job, Runtime
+from .store import (
+    DONE,
+    Account,
+    Delivery,
+    Job,
+    Rule,
+    Runtime,
+    charge,
+    check_admission,
+    refund,
+    rule_matches,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -24,12 +34,30 @@ CREATE TABLE IF NOT EXISTS jobs (
     id TEXT NOT NULL UNIQUE,
     owner TEXT NOT NULL,
     polls INTEGER NOT NULL DEFAULT 0,
+    stage INTEGER NOT NULL DEFAULT 0,
+    next_event_at REAL,
     data TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(owner, seq);
+CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(owner, stage);
+CREATE INDEX IF NOT EXISTS jobs_due ON jobs(next_event_at) WHERE next_event_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS accounts (owner TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    due_at REAL NOT NULL,
+    claimed_until REAL NOT NULL DEFAULT 0,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(state, due_at);
+CREATE TABLE IF NOT EXISTS rules (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
+_JOB_COLUMNS = ("polls", "stage", "next_event_at")
 _TRIM_EVERY = 256
 
 
@@ -42,8 +70,7 @@ class SQLiteStore:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._db().executescript(_SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
@@ -71,24 +98,39 @@ class SQLiteStore:
             raise
         db.execute("COMMIT")
 
-    def add_job(self, job: Job) -> None:
+    # jobs
+    def admit(self, job: Job) -> None:
         data = job.to_dict()
-        del data["polls"]
+        for column in _JOB_COLUMNS:
+            del data[column]
+        row = (job.id, job.owner, job.polls, job.stage, job.next_event_at, json.dumps(data))
+        insert = (
+            "INSERT INTO jobs (id, owner, polls, stage, next_event_at, data) "
+            "VALUES (?, ?, ?, ?, ?, ?)"
+        )
         try:
-            self._db().execute(
-                "INSERT INTO jobs (id, owner, polls, data) VALUES (?, ?, ?, ?)",
-                (job.id, job.owner, job.polls, json.dumps(data)),
-            )
+            if self.get_account(job.owner) is None:  # unlimited: no account to update
+                self._db().execute(insert, row)
+                return
+            with self._write() as db:
+                account = self._account(db, job.owner)
+                check_admission(account, job.amount, lambda: self._in_flight(db, job.owner))
+                charged = charge(account, job.amount)
+                if charged is not None:
+                    self._put_account(db, charged)
+                db.execute(insert, row)
         except sqlite3.IntegrityError:
             raise KeyError(f"duplicate job id {job.id}") from None
 
     @staticmethod
-    def _job(row: tuple[int, str]) -> Job:
-        polls, data = row
-        return Job.from_dict({**json.loads(data), "polls": polls})
+    def _job(row: tuple[Any, ...]) -> Job:
+        *columns, data = row
+        return Job.from_dict({**json.loads(data), **dict(zip(_JOB_COLUMNS, columns, strict=True))})
+
+    _SELECT_JOB = "SELECT polls, stage, next_event_at, data FROM jobs"
 
     def get_job(self, job_id: str) -> Job | None:
-        row = self._db().execute("SELECT polls, data FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        row = self._db().execute(f"{self._SELECT_JOB} WHERE id = ?", (job_id,)).fetchone()
         return self._job(row) if row else None
 
     def bump_polls(self, job_id: str) -> int:
@@ -103,19 +145,222 @@ class SQLiteStore:
 
     def list_jobs(self, *, limit: int = 100, owner: str | None = None) -> list[Job]:
         if owner is None:
-            rows = self._db().execute(
-                "SELECT polls, data FROM jobs ORDER BY seq DESC LIMIT ?", (limit,)
-            )
+            rows = self._db().execute(f"{self._SELECT_JOB} ORDER BY seq DESC LIMIT ?", (limit,))
         else:
             rows = self._db().execute(
-                "SELECT polls, data FROM jobs WHERE owner = ? ORDER BY seq DESC LIMIT ?",
-                (owner, limit),
+                f"{self._SELECT_JOB} WHERE owner = ? ORDER BY seq DESC LIMIT ?", (owner, limit)
             )
         return [self._job(row) for row in rows.fetchall()]
 
     def count_jobs(self) -> int:
         return int(self._db().execute("SELECT count(*) FROM jobs").fetchone()[0])
 
+    def due_jobs(self, now: float, *, limit: int = 200) -> list[Job]:
+        rows = (
+            self._db()
+            .execute(
+                f"{self._SELECT_JOB} WHERE next_event_at IS NOT NULL AND next_event_at <= ? "
+                "ORDER BY next_event_at, seq LIMIT ?",
+                (now, limit),
+            )
+            .fetchall()
+        )
+        return [self._job(row) for row in rows]
+
+    def move_stage(
+        self,
+        job_id: str,
+        stage: int,
+        new_stage: int,
+        next_event_at: float | None,
+        refund_amount: str | None,
+    ) -> bool:
+        with self._write() as db:
+            row = db.execute(
+                "UPDATE jobs SET stage = ?, next_event_at = ? WHERE id = ? AND "
+                "stage = ? RETURNING owner",
+                (new_stage, next_event_at, job_id, stage),
+            ).fetchone()
+            if row is None:
+                return False
+            account = self._account(db, row[0])
+            if refund_amount is not None and account is not None:
+                self._put_account(db, refund(account, refund_amount))
+            return True
+
+    # accounts
+    @staticmethod
+    def _account(db: sqlite3.Connection, owner: str) -> Account | None:
+        row = db.execute("SELECT data FROM accounts WHERE owner = ?", (owner,)).fetchone()
+        return Account(**json.loads(row[0])) if row else None
+
+    @staticmethod
+    def _put_account(db: sqlite3.Connection, account: Account) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO accounts (owner, data) VALUES (?, ?)",
+            (account.owner, json.dumps(account.to_dict())),
+        )
+
+    @staticmethod
+    def _in_flight(db: sqlite3.Connection, owner: str) -> int:
+        return int(
+            db.execute(
+                "SELECT count(*) FROM jobs WHERE owner = ? AND stage < ?", (owner, DONE)
+            ).fetchone()[0]
+        )
+
+    def get_account(self, owner: str) -> Account | None:
+        return self._account(self._db(), owner)
+
+    def put_account(self, account: Account) -> Account:
+        self._put_account(self._db(), account)
+        return account
+
+    def in_flight(self, owner: str) -> int:
+        return self._in_flight(self._db(), owner)
+
+    # callbacks
+    def add_delivery(self, delivery: Delivery) -> int:
+        row = (
+            self._db()
+            .execute(
+                "INSERT INTO deliveries (job_id, state, due_at, claimed_until, data) "
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (
+                    delivery.job_id,
+                    delivery.state,
+                    delivery.due_at,
+                    delivery.claimed_until,
+                    json.dumps(delivery.to_dict()),
+                ),
+            )
+            .fetchone()
+        )
+        return int(row[0])
+
+    @staticmethod
+    def _delivery(row: tuple[Any, ...]) -> Delivery:
+        delivery_id, state, due_at, claimed_until, data = row
+        return Delivery(
+            **{
+                **json.loads(data),
+                "id": delivery_id,
+                "state": state,
+                "due_at": due_at,
+                "claimed_until": claimed_until,
+            }
+        )
+
+    _SELECT_DELIVERY = "SELECT id, state, due_at, claimed_until, data FROM deliveries"
+
+    def claim_deliveries(
+        self, now: float, wall: float, *, hold: float, limit: int = 50
+    ) -> list[Delivery]:
+        with self._write() as db:
+            rows = db.execute(
+                f"{self._SELECT_DELIVERY} WHERE state = 'pending' AND due_at <= ? AND "
+                "claimed_until <= ? ORDER BY due_at, id LIMIT ?",
+                (now, wall, limit),
+            ).fetchall()
+            db.executemany(
+                "UPDATE deliveries SET claimed_until = ? WHERE id = ?",
+                [(wall + hold, row[0]) for row in rows],
+            )
+        return [self._delivery((*row[:3], wall + hold, row[4])) for row in rows]
+
+    def save_delivery(self, delivery: Delivery) -> None:
+        self._db().execute(
+            "UPDATE deliveries SET state = ?, due_at = ?, claimed_until = ?, data = ? WHERE id = ?",
+            (
+                delivery.state,
+                delivery.due_at,
+                delivery.claimed_until,
+                json.dumps(delivery.to_dict()),
+                delivery.id,
+            ),
+        )
+
+    def list_deliveries(self, *, limit: int = 100, job_id: str | None = None) -> list[Delivery]:
+        if job_id is None:
+            rows = (
+                self._db()
+                .execute(f"{self._SELECT_DELIVERY} ORDER BY id DESC LIMIT ?", (limit,))
+                .fetchall()
+            )
+        else:
+            rows = (
+                self._db()
+                .execute(
+                    f"{self._SELECT_DELIVERY} WHERE job_id = ? ORDER BY id DESC LIMIT ?",
+                    (job_id, limit),
+                )
+                .fetchall()
+            )
+        return [self._delivery(row) for row in reversed(rows)]
+
+    def next_delivery_at(self) -> float | None:
+        row = (
+            self._db()
+            .execute("SELECT min(due_at) FROM deliveries WHERE state = 'pending'")
+            .fetchone()
+        )
+        return None if row[0] is None else float(row[0])
+
+    # scenarios and faults
+    def add_rule(self, rule: Rule) -> int:
+        row = (
+            self._db()
+            .execute(
+                "INSERT INTO rules (kind, data) VALUES (?, ?) RETURNING id",
+                (rule.kind, json.dumps(rule.to_dict())),
+            )
+            .fetchone()
+        )
+        return int(row[0])
+
+    def _rules(self, db: sqlite3.Connection, kind: str) -> list[Rule]:
+        rows = db.execute("SELECT id, data FROM rules WHERE kind = ? ORDER BY id", (kind,))
+        return [Rule(**{**json.loads(data), "id": rule_id}) for rule_id, data in rows]
+
+    def take_rule(self, kind: str, owner: str | None, endpoint: str) -> Rule | None:
+        db = self._db()
+        if db.execute("SELECT 1 FROM rules WHERE kind = ? LIMIT 1", (kind,)).fetchone() is None:
+            return None  # the common case, without taking the write lock
+        with self._write() as db:
+            rules = sorted(self._rules(db, kind), key=lambda r: (r.key is None, r.id))
+            for rule in rules:
+                if rule_matches(rule, kind, owner, endpoint):
+                    if rule.remaining is not None:
+                        left = rule.remaining - 1
+                        if left <= 0:
+                            db.execute("DELETE FROM rules WHERE id = ?", (rule.id,))
+                        else:
+                            db.execute(
+                                "UPDATE rules SET data = ? WHERE id = ?",
+                                (json.dumps({**rule.to_dict(), "remaining": left}), rule.id),
+                            )
+                    return rule
+        return None
+
+    def list_rules(self, kind: str) -> list[Rule]:
+        return self._rules(self._db(), kind)
+
+    def clear_rules(self, kind: str) -> None:
+        self._db().execute("DELETE FROM rules WHERE kind = ?", (kind,))
+
+    def next_count(self, name: str) -> int:
+        row = (
+            self._db()
+            .execute(
+                "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE "
+                "SET value = value + 1 RETURNING value",
+                (name,),
+            )
+            .fetchone()
+        )
+        return int(row[0])
+
+    # journal, runtime, lifetime
     def journal_append(self, entry: dict[str, Any]) -> int:
         db = self._db()
         row = db.execute(
@@ -145,21 +390,20 @@ class SQLiteStore:
     def update_runtime(self, change: Callable[[Runtime], Runtime]) -> Runtime:
         with self._write() as db:
             row = db.execute("SELECT data FROM state WHERE name = 'runtime'").fetchone()
-            current = Runtime(**json.loads(row[0])) if row else Runtime()
-            new = change(current)
+            new = change(Runtime(**json.loads(row[0])) if row else Runtime())
             db.execute(
                 "INSERT OR REPLACE INTO state (name, data) VALUES ('runtime', ?)",
-                (json.dumps(dataclasses.asdict(new)),),
+                (json.dumps(new.to_dict()),),
             )
         return new
 
     def reset(self, runtime: Runtime) -> None:
         with self._write() as db:
-            db.execute("DELETE FROM jobs")
-            db.execute("DELETE FROM journal")
+            for table in ("jobs", "accounts", "deliveries", "rules", "counters", "journal"):
+                db.execute(f"DELETE FROM {table}")
             db.execute(
                 "INSERT OR REPLACE INTO state (name, data) VALUES ('runtime', ?)",
-                (json.dumps(dataclasses.asdict(runtime)),),
+                (json.dumps(runtime.to_dict()),),
             )
 
     def close(self) -> None:

@@ -30,6 +30,7 @@ def make_app(store_url: str) -> Iterator[Callable[..., Flask]]:
 
     yield make
     for app in apps:
+        app.extensions["shortapi.callbacks"].stop()
         app.extensions["shortapi.store"].close()
 
 

@@ -6,7 +6,8 @@ import pytest
 
 from mock_server.clock import Clock
 from mock_server.errors import ConfigError
-from mock_server.store import MemoryStore, Runtime
+from mock_server.store import Runtime
+from mock_server.store_memory import MemoryStore
 
 
 class FakeWall:

@@ -11,7 +11,8 @@ from helpers import advance, body, create, query
 
 from mock_server import create_app
 from mock_server.errors import ConfigError
-from mock_server.store import Job, MemoryStore, Runtime, Store, open_store
+from mock_server.store import Job, Runtime, Store, open_store
+from mock_server.store_memory import MemoryStore
 
 
 def make_job(job_id: str, owner: str = "key_a") -> Job:
@@ -37,20 +38,20 @@ def store(store_url: str) -> Any:
 
 def test_job_round_trip(store: Store) -> None:
     job = make_job("j1")
-    store.add_job(job)
+    store.admit(job)
     assert store.get_job("j1") == job
     assert store.get_job("missing") is None
 
 
 def test_duplicate_job_id_is_refused(store: Store) -> None:
-    store.add_job(make_job("j1"))
+    store.admit(make_job("j1"))
     with pytest.raises(KeyError):
-        store.add_job(make_job("j1"))
+        store.admit(make_job("j1"))
 
 
 def test_list_jobs_newest_first_and_by_owner(store: Store) -> None:
     for i in range(5):
-        store.add_job(make_job(f"j{i}", owner="key_a" if i % 2 else "key_b"))
+        store.admit(make_job(f"j{i}", owner="key_a" if i % 2 else "key_b"))
     assert [j.id for j in store.list_jobs()] == ["j4", "j3", "j2", "j1", "j0"]
     assert [j.id for j in store.list_jobs(owner="key_a")] == ["j3", "j1"]
     assert [j.id for j in store.list_jobs(limit=2)] == ["j4", "j3"]
@@ -58,7 +59,7 @@ def test_list_jobs_newest_first_and_by_owner(store: Store) -> None:
 
 
 def test_bump_polls_counts(store: Store) -> None:
-    store.add_job(make_job("j1"))
+    store.admit(make_job("j1"))
     assert [store.bump_polls("j1") for _ in range(3)] == [1, 2, 3]
     job = store.get_job("j1")
     assert job is not None and job.polls == 3
@@ -76,7 +77,7 @@ def test_journal_is_a_bounded_ring(store: Store) -> None:
 def test_runtime_update_and_reset(store: Store) -> None:
     store.update_runtime(lambda r: Runtime(**{**r.to_dict(), "offset": 42.0}))
     assert store.runtime().offset == 42.0
-    store.add_job(make_job("j1"))
+    store.admit(make_job("j1"))
     store.journal_append({"n": 1})
     store.reset(Runtime(clock="manual"))
     assert store.count_jobs() == 0
@@ -87,7 +88,7 @@ def test_runtime_update_and_reset(store: Store) -> None:
 def test_concurrent_adds_lose_nothing(store: Store) -> None:
     def add(worker: int) -> None:
         for i in range(50):
-            store.add_job(make_job(f"w{worker}-{i}"))
+            store.admit(make_job(f"w{worker}-{i}"))
             store.journal_append({"w": worker})
 
     threads = [threading.Thread(target=add, args=(w,)) for w in range(8)]
