@@ -17,7 +17,11 @@ from .store import get_store
 
 BODY_LIMIT = 4096
 _SKIP = ("/_mock/", "/openapi.json", "/favicon.ico")
-_HEADERS = ("Content-Type", "Content-Length", "User-Agent", "X-Mock-Scenario", "X-Mock-Fault")
+_HEADERS = [
+    (name, "HTTP_" + name.upper().replace("-", "_"))
+    for name in ("User-Agent", "X-Mock-Scenario", "X-Mock-Fault")
+]
+_HEADERS += [("Content-Type", "CONTENT_TYPE"), ("Content-Length", "CONTENT_LENGTH")]
 
 
 def _start() -> None:
@@ -25,33 +29,37 @@ def _start() -> None:
 
 
 def _entry(response: Response) -> dict[str, Any]:
-    key = bearer_key(request.headers.get("Authorization"))
-    problems = [p.as_dict() for p in getattr(g, "problems", ())]
-    body: bytes = g.get("body", b"")[:BODY_LIMIT]
-    if getattr(g, "fault", None):
+    # Proxies resolved once: this runs on every request.
+    req, ctx = request._get_current_object(), g._get_current_object()  # type: ignore[attr-defined]
+    environ = req.environ
+    key = bearer_key(environ.get("HTTP_AUTHORIZATION"))
+    secrets = [key] if key else []
+    status = response.status_code
+    fault = ctx.get("fault")
+    if fault:
         outcome = "fault"
-    elif response.status_code >= 400:
-        outcome = "rejected" if response.status_code < 500 else "error"
+    elif status >= 400:
+        outcome = "rejected" if status < 500 else "error"
     else:
-        outcome = "accepted" if request.path.endswith("/create") else "ok"
+        outcome = "accepted" if req.path.endswith("/create") else "ok"
+    query = environ.get("QUERY_STRING", "")
+    body: bytes = ctx.get("body", b"")[:BODY_LIMIT]
     return {
         "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-        "method": request.method,
-        "path": request.path,
-        "query": redact(request.query_string.decode("latin-1"), [key] if key else []),
-        "headers": {h: request.headers[h] for h in _HEADERS if h in request.headers},
+        "method": req.method,
+        "path": req.path,
+        "query": redact(query, secrets) if query else "",
+        "headers": {name: environ[var] for name, var in _HEADERS if var in environ},
         "key": fingerprint(key) if key else None,
-        "status": response.status_code,
-        "code": getattr(g, "error_code", 0 if response.status_code < 400 else None),
+        "status": status,
+        "code": ctx.get("error_code", 0 if status < 400 else None),
         "outcome": outcome,
-        "job_id": getattr(g, "job_id", None),
-        "problems": problems,
-        "fault": getattr(g, "fault", None),
-        "scenario": getattr(g, "scenario", None),
-        "body": redact(body.decode("utf-8", "replace"), [key] if key else []),
-        "duration_ms": round(
-            (time.perf_counter() - getattr(g, "started", time.perf_counter())) * 1000, 3
-        ),
+        "job_id": ctx.get("job_id"),
+        "problems": [p.as_dict() for p in ctx.get("problems", ())],
+        "fault": fault,
+        "scenario": ctx.get("scenario"),
+        "body": redact(body.decode("utf-8", "replace"), secrets) if body else "",
+        "duration_ms": round((time.perf_counter() - ctx.get("started", 0.0)) * 1000, 3),
     }
 
 

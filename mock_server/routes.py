@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 import time
 from typing import Any
@@ -22,7 +23,7 @@ from .errors import (
 )
 from .models import MODELS
 from .pricing import amount
-from .store import AdmissionError, Job, Runtime, get_store
+from .store import AdmissionError, Job, Rule, Runtime, get_store
 from .validation import parse_json_body, validate_create
 from .videos import video_path
 
@@ -44,17 +45,31 @@ def _unknown_job(job_id: str) -> ApiError:
     )
 
 
+def _rule_kinds() -> set[str]:
+    """Return the kinds of scenario and fault rules set (one store read per request)."""
+    if "rule_kinds" not in g:
+        g.rule_kinds = get_store(current_app).rule_kinds()
+    kinds: set[str] = g.rule_kinds
+    return kinds
+
+
+def _take_rule(kind: str, owner: str | None, endpoint: str) -> Rule | None:
+    if kind not in _rule_kinds():
+        return None
+    return get_store(current_app).take_rule(kind, owner, endpoint)
+
+
 def _faults(endpoint: str) -> Response | None:
     """Apply the fault this request draws, if any; a dropped connection returns a stub."""
-    store = get_store(current_app)
     key = bearer_key(request.headers.get("Authorization"))
     owner = fingerprint(key) if key else None
     header = request.headers.get(faults.HEADER)
     chosen = faults.tokens(header) if header else None
-    if chosen is None and (rule := store.take_rule("fault", owner, endpoint)):
+    if chosen is None and (rule := _take_rule("fault", owner, endpoint)):
         chosen = faults.tokens(rule.spec["fault"])
-    if chosen is None and (rule := store.take_rule("fault-random", owner, endpoint)):
-        drawn = faults.draw(rule.spec, endpoint, store.next_count(f"fault:{endpoint}"))
+    if chosen is None and (rule := _take_rule("fault-random", owner, endpoint)):
+        count = get_store(current_app).next_count(f"fault:{endpoint}")
+        drawn = faults.draw(rule.spec, endpoint, count)
         chosen = [drawn] if drawn else None
     if not chosen:
         return None
@@ -70,7 +85,7 @@ def _scenario(owner: str, args: dict[str, Any]) -> list[str]:
     header = request.headers.get(scenarios.HEADER)
     chosen = scenarios.tokens(header) if header else []
     chosen += scenarios.prompt_tokens(args.get("prompt"))
-    if not chosen and (rule := get_store(current_app).take_rule("scenario", owner, "create")):
+    if not chosen and (rule := _take_rule("scenario", owner, "create")):
         chosen = scenarios.tokens(rule.spec["scenario"])
     g.scenario = ",".join(chosen) or None
     return chosen
@@ -79,12 +94,14 @@ def _scenario(owner: str, args: dict[str, Any]) -> list[str]:
 def _admit(job: Job, runtime: Runtime) -> None:
     """Store the job if its key's account allows (A-balance-depleted, A-concurrency-limit)."""
     store = get_store(current_app)
-    if store.get_account(job.owner) is not None:  # limits apply: settle what is due first
-        now = get_clock(current_app).now(runtime)
-        dispatcher = get_dispatcher(current_app)
-        dispatcher.enqueue(lifecycle.settle(store, now), now)
     try:
-        store.admit(job)
+        try:
+            store.admit(job)
+        except AdmissionError:
+            # Refunds and finished jobs may not be settled yet: settle, then ask again.
+            now = get_clock(current_app).now(runtime)
+            get_dispatcher(current_app).enqueue(lifecycle.settle(store, now), now)
+            store.admit(job)
     except AdmissionError as refused:
         if refused.reason == "balance":
             raise ApiError(
@@ -175,7 +192,14 @@ def query_job() -> Response:
 
 def _base_url() -> str:
     public: str | None = current_app.config["PUBLIC_URL"]
-    return (public or request.host_url).rstrip("/")
+    if public:
+        return public.rstrip("/")
+    return _host_url(request.scheme, request.environ.get("HTTP_HOST") or request.host)
+
+
+@functools.lru_cache(maxsize=256)
+def _host_url(scheme: str, host: str) -> str:
+    return f"{scheme}://{host}"
 
 
 def file_url(job: Job) -> str:

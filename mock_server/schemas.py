@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,21 @@ def validator(name: str) -> Draft202012Validator:
     if "uri" not in checker.checkers:  # pragma: no cover - a broken install
         raise RuntimeError("format 'uri' is not enforced: install rfc3986-validator")
     return Draft202012Validator(load(name), registry=registry(), format_checker=checker)
+
+
+@functools.cache
+def fast_check(name: str) -> Callable[[Any], bool]:
+    """Return a quick ``is_valid`` for schema file `name` (jsonschema-rs when installed).
+
+    Only a yes/no: `validator` explains what is wrong. A test keeps the two in agreement.
+    """
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - a platform without wheels
+        return validator(name).is_valid
+    rust = jsonschema_rs.validator_for(load(name), validate_formats=True)
+    checked: Callable[[Any], bool] = rust.is_valid
+    return checked
 
 
 def assumptions() -> list[dict[str, Any]]:

@@ -192,6 +192,10 @@ class MemoryStore:
                     return taken
             return None
 
+    def rule_kinds(self) -> set[str]:
+        with self._lock:
+            return {r.kind for r in self._rules.values()}
+
     def list_rules(self, kind: str) -> list[Rule]:
         with self._lock:
             return [dataclasses.replace(r) for r in self._rules.values() if r.kind == kind]

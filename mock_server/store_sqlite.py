@@ -15,6 +15,11 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
 from .store import (
     DONE,
     Account,
@@ -71,7 +76,10 @@ class SQLiteStore:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        self._db().executescript(_SCHEMA)
+        self._thread_lock = threading.Lock()
+        self._lock_fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        with self._thread_lock, _file_lock(self._lock_fd):
+            self._db().executescript(_SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -98,6 +106,11 @@ class SQLiteStore:
             raise
         db.execute("COMMIT")
 
+    def _write_one(self, sql: str, params: tuple[Any, ...]) -> Any:
+        """Run one writing statement in its own transaction; return its first row."""
+        with self._write() as db:
+            return db.execute(sql, params).fetchone()
+
     # jobs
     def admit(self, job: Job) -> None:
         data = job.to_dict()
@@ -109,9 +122,6 @@ class SQLiteStore:
             "VALUES (?, ?, ?, ?, ?, ?)"
         )
         try:
-            if self.get_account(job.owner) is None:  # unlimited: no account to update
-                self._db().execute(insert, row)
-                return
             with self._write() as db:
                 account = self._account(db, job.owner)
                 check_admission(account, job.amount, lambda: self._in_flight(db, job.owner))
@@ -134,10 +144,8 @@ class SQLiteStore:
         return self._job(row) if row else None
 
     def bump_polls(self, job_id: str) -> int:
-        row = (
-            self._db()
-            .execute("UPDATE jobs SET polls = polls + 1 WHERE id = ? RETURNING polls", (job_id,))
-            .fetchone()
+        row = self._write_one(
+            "UPDATE jobs SET polls = polls + 1 WHERE id = ? RETURNING polls", (job_id,)
         )
         if row is None:
             raise KeyError(job_id)
@@ -213,7 +221,8 @@ class SQLiteStore:
         return self._account(self._db(), owner)
 
     def put_account(self, account: Account) -> Account:
-        self._put_account(self._db(), account)
+        with self._write() as db:
+            self._put_account(db, account)
         return account
 
     def in_flight(self, owner: str) -> int:
@@ -221,20 +230,16 @@ class SQLiteStore:
 
     # callbacks
     def add_delivery(self, delivery: Delivery) -> int:
-        row = (
-            self._db()
-            .execute(
-                "INSERT INTO deliveries (job_id, state, due_at, claimed_until, data) "
-                "VALUES (?, ?, ?, ?, ?) RETURNING id",
-                (
-                    delivery.job_id,
-                    delivery.state,
-                    delivery.due_at,
-                    delivery.claimed_until,
-                    json.dumps(delivery.to_dict()),
-                ),
-            )
-            .fetchone()
+        row = self._write_one(
+            "INSERT INTO deliveries (job_id, state, due_at, claimed_until, data) "
+            "VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (
+                delivery.job_id,
+                delivery.state,
+                delivery.due_at,
+                delivery.claimed_until,
+                json.dumps(delivery.to_dict()),
+            ),
         )
         return int(row[0])
 
@@ -269,7 +274,7 @@ class SQLiteStore:
         return [self._delivery((*row[:3], wall + hold, row[4])) for row in rows]
 
     def save_delivery(self, delivery: Delivery) -> None:
-        self._db().execute(
+        self._write_one(
             "UPDATE deliveries SET state = ?, due_at = ?, claimed_until = ?, data = ? WHERE id = ?",
             (
                 delivery.state,
@@ -308,13 +313,9 @@ class SQLiteStore:
 
     # scenarios and faults
     def add_rule(self, rule: Rule) -> int:
-        row = (
-            self._db()
-            .execute(
-                "INSERT INTO rules (kind, data) VALUES (?, ?) RETURNING id",
-                (rule.kind, json.dumps(rule.to_dict())),
-            )
-            .fetchone()
+        row = self._write_one(
+            "INSERT INTO rules (kind, data) VALUES (?, ?) RETURNING id",
+            (rule.kind, json.dumps(rule.to_dict())),
         )
         return int(row[0])
 
@@ -323,9 +324,6 @@ class SQLiteStore:
         return [Rule(**{**json.loads(data), "id": rule_id}) for rule_id, data in rows]
 
     def take_rule(self, kind: str, owner: str | None, endpoint: str) -> Rule | None:
-        db = self._db()
-        if db.execute("SELECT 1 FROM rules WHERE kind = ? LIMIT 1", (kind,)).fetchone() is None:
-            return None  # the common case, without taking the write lock
         with self._write() as db:
             rules = sorted(self._rules(db, kind), key=lambda r: (r.key is None, r.id))
             for rule in rules:
@@ -342,33 +340,32 @@ class SQLiteStore:
                     return rule
         return None
 
+    def rule_kinds(self) -> set[str]:
+        return {row[0] for row in self._db().execute("SELECT DISTINCT kind FROM rules")}
+
     def list_rules(self, kind: str) -> list[Rule]:
         return self._rules(self._db(), kind)
 
     def clear_rules(self, kind: str) -> None:
-        self._db().execute("DELETE FROM rules WHERE kind = ?", (kind,))
+        self._write_one("DELETE FROM rules WHERE kind = ?", (kind,))
 
     def next_count(self, name: str) -> int:
-        row = (
-            self._db()
-            .execute(
-                "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE "
-                "SET value = value + 1 RETURNING value",
-                (name,),
-            )
-            .fetchone()
+        row = self._write_one(
+            "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE "
+            "SET value = value + 1 RETURNING value",
+            (name,),
         )
         return int(row[0])
 
     # journal, runtime, lifetime
     def journal_append(self, entry: dict[str, Any]) -> int:
-        db = self._db()
-        row = db.execute(
-            "INSERT INTO journal (data) VALUES (?) RETURNING id", (json.dumps(entry),)
-        ).fetchone()
-        entry_id = int(row[0])
-        if entry_id % _TRIM_EVERY == 0:
-            db.execute("DELETE FROM journal WHERE id <= ?", (entry_id - self.journal_limit,))
+        with self._write() as db:
+            row = db.execute(
+                "INSERT INTO journal (data) VALUES (?) RETURNING id", (json.dumps(entry),)
+            ).fetchone()
+            entry_id = int(row[0])
+            if entry_id % _TRIM_EVERY == 0:
+                db.execute("DELETE FROM journal WHERE id <= ?", (entry_id - self.journal_limit,))
         return entry_id
 
     def journal_list(self, *, limit: int = 100, after: int = 0) -> list[dict[str, Any]]:
@@ -413,3 +410,18 @@ class SQLiteStore:
                     db.close()
             self._connections.clear()
         self._local = threading.local()
+        with contextlib.suppress(OSError):
+            os.close(self._lock_fd)
+
+
+@contextlib.contextmanager
+def _file_lock(fd: int) -> Iterator[None]:
+    """Hold an exclusive flock on `fd` (a no-op where fcntl does not exist)."""
+    if fcntl is None:  # pragma: no cover - Windows
+        yield
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)

@@ -122,6 +122,8 @@ def _pointer(path: Any) -> str:
 
 def schema_problems(schema: str, instance: Any, prefix: str = "") -> Iterator[Problem]:
     """Yield one problem per schema error, each with a pointer and a fix-it message."""
+    if schemas.fast_check(schema)(instance):
+        return
     seen: set[str] = set()  # one problem per spot: the first is enough to fix it
     for error in schemas.validator(schema).iter_errors(instance):
         for problem in _explain(error, prefix):
