@@ -162,7 +162,10 @@ class Dispatcher:
     def attempt(self, delivery: Delivery, now: float) -> None:
         """POST one delivery once and record the attempt (and the retry, if any)."""
         number = len(delivery.attempts) + 1
-        record: dict[str, Any] = {"attempt": number, "time": _wall_iso(), "clock": now}
+        # On the clock the attempt happens when it fell due: an advance that jumps past
+        # several retries plays them in order, each backoff counted from the one before.
+        at = min(delivery.due_at, now)
+        record: dict[str, Any] = {"attempt": number, "time": _wall_iso(), "clock": at}
         started = time.perf_counter()
         refusal = self.policy.refusal(delivery.url)
         status: int | None = None
@@ -181,7 +184,7 @@ class Dispatcher:
         elif number >= self.attempts:
             delivery.state = "failed"
         else:
-            delivery.due_at = now + min(self.backoff * 2 ** (number - 1), self.backoff_max)
+            delivery.due_at = at + min(self.backoff * 2 ** (number - 1), self.backoff_max)
         self.store.save_delivery(delivery)
 
     def _post(self, delivery: Delivery, number: int) -> tuple[int | None, str | None]:

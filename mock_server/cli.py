@@ -52,6 +52,37 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--public-url", help="base URL of result links (default: request host)")
     serve.add_argument("--reset", action="store_true", help="start with no jobs")
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    hooks = serve.add_argument_group("callbacks")
+    hooks.add_argument(
+        "--callback-events",
+        choices=("terminal", "all"),
+        default="terminal",
+        help="call back on the terminal status only, or on every change",
+    )
+    hooks.add_argument("--callback-attempts", type=int, default=5)
+    hooks.add_argument(
+        "--callback-backoff",
+        type=float,
+        default=1.0,
+        help="clock seconds before the first retry; doubles each time",
+    )
+    hooks.add_argument("--callback-backoff-max", type=float, default=60.0)
+    hooks.add_argument(
+        "--callback-timeout", type=float, default=5.0, help="wall seconds for one attempt"
+    )
+    hooks.add_argument(
+        "--callback-allow-host",
+        action="append",
+        metavar="PATTERN",
+        help="call back only to hosts matching (repeatable, fnmatch)",
+    )
+    hooks.add_argument(
+        "--callback-deny-host",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="never call back to hosts matching (repeatable, fnmatch)",
+    )
     return parser
 
 
@@ -67,6 +98,13 @@ def app_config(args: argparse.Namespace) -> dict[str, Any]:
         "PROCESSING_SECONDS": args.processing_seconds,
         "API_KEYS": frozenset(args.api_keys) if args.api_keys else None,
         "PUBLIC_URL": args.public_url,
+        "CALLBACK_EVENTS": args.callback_events,
+        "CALLBACK_ATTEMPTS": args.callback_attempts,
+        "CALLBACK_BACKOFF": args.callback_backoff,
+        "CALLBACK_BACKOFF_MAX": args.callback_backoff_max,
+        "CALLBACK_TIMEOUT": args.callback_timeout,
+        "CALLBACK_ALLOW_HOSTS": args.callback_allow_host,
+        "CALLBACK_DENY_HOSTS": args.callback_deny_host,
     }
 
 

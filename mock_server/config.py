@@ -71,4 +71,5 @@ def runtime_from(config: Mapping[str, Any], wall: float) -> Runtime:
         result_key=config["RESULT_KEY"],
         queued_for=float(config["QUEUED_SECONDS"]),
         processing_for=float(config["PROCESSING_SECONDS"]),
+        callback_events=config["CALLBACK_EVENTS"],
     )

@@ -68,7 +68,7 @@ def _faults(endpoint: str) -> Response | None:
     if chosen is None and (rule := _take_rule("fault", owner, endpoint)):
         chosen = faults.tokens(rule.spec["fault"])
     if chosen is None and (rule := _take_rule("fault-random", owner, endpoint)):
-        count = get_store(current_app).next_count(f"fault:{endpoint}")
+        count = get_store(current_app).next_count(f"fault:{rule.id}:{endpoint}")
         drawn = faults.draw(rule.spec, endpoint, count)
         chosen = [drawn] if drawn else None
     if not chosen:

@@ -1,0 +1,129 @@
+"""A callback receiver for tests: a small HTTP server on loopback that records what it gets.
+
+with CallbackReceiver(statuses=[500, 500]) as receiver:   # fail twice, then 200
+    ... create a job with callback_url=receiver.url ...
+    receiver.wait_for(1)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Received:
+    """One request the receiver got."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    status: int  # what the receiver answered
+    at: float = field(default_factory=time.time)
+
+    def json(self) -> Any:
+        """Return the body parsed as JSON."""
+        return json.loads(self.body)
+
+
+class CallbackReceiver:
+    """Record POSTs; answer each with the next of `statuses`, then `default`."""
+
+    def __init__(
+        self,
+        *,
+        statuses: Iterable[int] = (),
+        default: int = 200,
+        delay: float = 0.0,
+        answer: bytes = b"ok",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.statuses = list(statuses)
+        self.default = default
+        self.delay = delay
+        self.answer = answer
+        self.headers = headers or {}
+        self.received: list[Received] = []
+        self._lock = threading.Condition()
+        self._server = ThreadingHTTPServer((host, port), self._handler())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The URL to give as callback_url."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/callback"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                if receiver.delay:
+                    time.sleep(receiver.delay)
+                with receiver._lock:
+                    status = receiver.statuses.pop(0) if receiver.statuses else receiver.default
+                    receiver.received.append(Received(self.path, dict(self.headers), body, status))
+                    receiver._lock.notify_all()
+                self.send_response(status)
+                for name, value in receiver.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(receiver.answer)))
+                self.end_headers()
+                with contextlib.suppress(OSError):  # the mock stopped reading: a capped read
+                    self.wfile.write(receiver.answer)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Stay quiet."""
+
+        return Handler
+
+    def bodies(self) -> list[Any]:
+        """Return the JSON bodies received so far, in order."""
+        with self._lock:
+            return [r.json() for r in self.received]
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        """Wait until `count` requests arrived (or raise AssertionError after `timeout`)."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len(self.received) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(
+                        f"expected {count} callbacks, got {len(self.received)} within {timeout} s"
+                    )
+                self._lock.wait(left)
+            return list(self.received)
+
+    def start(self) -> CallbackReceiver:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> CallbackReceiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
