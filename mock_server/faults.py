@@ -15,6 +15,7 @@ a seed and a probability per endpoint. Tokens:
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import re
 import socket
@@ -166,9 +167,15 @@ class DropConnection:
             if kind == "reset":
                 raise ConnectionResetError("connection reset by the mock (fault: reset)")
             raise ConnectionAbortedError("connection closed without an answer (fault: empty)")
-        if kind == "reset":  # SO_LINGER 0 makes close() send RST instead of FIN
+        if kind == "reset":
+            # SO_LINGER 0 makes the close send RST instead of FIN. The server still holds
+            # this socket object, so its descriptor is swapped (dup2) for one whose peer is
+            # gone: the server's own write then fails quietly with EPIPE, not EBADF.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            spare, peer = socket.socketpair()
+            peer.close()
+            os.dup2(spare.fileno(), sock.fileno())
+            spare.close()
         else:
             sock.shutdown(socket.SHUT_RDWR)
-        sock.close()
         return []
