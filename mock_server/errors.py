@@ -143,6 +143,7 @@ def _config_error(error: ConfigError) -> Response:
 
 def _unexpected(error: Exception) -> Response:
     current_app.logger.exception("unexpected error")
+    current_app.extensions.setdefault("shortapi.errors", []).append(error)  # for check()
     return _respond(
         ApiError(
             500,

@@ -55,6 +55,8 @@ def _entry(response: Response) -> dict[str, Any]:
         "code": ctx.get("error_code", 0 if status < 400 else None),
         "outcome": outcome,
         "job_id": ctx.get("job_id"),
+        "job_status": ctx.get("job_status"),
+        "clock": ctx.get("clock"),
         "problems": [p.as_dict() for p in ctx.get("problems", ())],
         "fault": fault,
         "scenario": ctx.get("scenario"),

@@ -187,7 +187,9 @@ def query_job() -> Response:
         if reached > job.stage:  # the per-poll clock settles a job when it is queried
             changes = lifecycle.settle_job(store, job, reached)
             get_dispatcher(current_app).enqueue(changes, now)
-    return jsonify({"code": 0, "data": lifecycle.job_data(job, runtime, now, file_url(job))})
+    data = lifecycle.job_data(job, runtime, now, file_url(job))
+    g.job_status, g.clock = data["status"], now
+    return jsonify({"code": 0, "data": data})
 
 
 def _base_url() -> str:

@@ -1,0 +1,187 @@
+"""The pytest plugin: fixtures, a marker and ``--shortapi-*`` options. Wiring only; the
+behaviour lives in `mock_server.testing`.
+
+Fixtures: ``shortapi_mock`` (a threaded server on a random loopback port, started once per
+session, reset before each test), ``shortapi_responses`` (no socket: ``requests`` calls to
+https://api.shortapi.ai are routed into the app), ``shortapi_httpx`` (the same for httpx,
+sync and async, through respx), ``shortapi_variant`` and ``shortapi_receiver``.
+
+By default a test whose client broke the API's contract fails at teardown; opt out per test
+with ``@pytest.mark.shortapi(check=False)`` or ``shortapi_mock.expect_violations()``, or for
+the run with ``--shortapi-check=off``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from . import create_app, testing, variants
+from .clock import MODES
+from .config import PROFILES, RESULT_KEYS
+from .receiver import CallbackReceiver
+
+_SETTINGS = ("profile", "result_key", "callback_events", "queued_seconds", "processing_seconds")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("shortapi", "shortapi.ai mock and contract tests")
+    group.addoption(
+        "--shortapi-clock",
+        choices=MODES,
+        default="manual",
+        help="clock of the shortapi_* fixtures (default manual)",
+    )
+    group.addoption("--shortapi-profile", choices=PROFILES, default="default")
+    group.addoption("--shortapi-result-key", choices=RESULT_KEYS, default="images")
+    group.addoption(
+        "--shortapi-check",
+        choices=("teardown", "off"),
+        default="teardown",
+        help="fail a test at teardown when its client broke the contract",
+    )
+    group.addoption(
+        "--shortapi-variants",
+        action="store_true",
+        help="run tests that use shortapi_variant against every response variant",
+    )
+    group.addoption(
+        "--shortapi-base-url",
+        action="append",
+        default=[],
+        help="also route this base URL into the in-process mock (repeatable)",
+    )
+    group.addoption(
+        "--shortapi-target",
+        default="mock",
+        help="contract tests: mock (in-process), an http(s) URL, or live",
+    )
+    group.addoption(
+        "--shortapi-budget-usd",
+        type=float,
+        default=1.0,
+        help="contract tests: the most a live run may spend",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "shortapi(clock=, speed=, profile=, result_key=, callback_events=, "
+        "queued_seconds=, processing_seconds=, scenario=, key=, check=, variants=): "
+        "per-test settings of the shortapi_* fixtures",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "shortapi_variant" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("shortapi")
+    wanted = metafunc.config.getoption("--shortapi-variants") or (
+        marker is not None and marker.kwargs.get("variants", False)
+    )
+    chosen = variants.ALL if wanted else (variants.DEFAULT,)
+    metafunc.parametrize("shortapi_variant", chosen, ids=[v.name for v in chosen], indirect=True)
+
+
+def _prepare(handle: testing.MockHandle, request: pytest.FixtureRequest) -> None:
+    """Reset the mock, then apply the options and the test's marker."""
+    handle.reset()
+    options = request.config.option
+    marker = request.node.get_closest_marker("shortapi")
+    settings: dict[str, Any] = {
+        "clock": options.shortapi_clock,
+        "profile": options.shortapi_profile,
+        "result_key": options.shortapi_result_key,
+    }
+    settings.update(marker.kwargs if marker else {})
+    handle.api_key = settings.pop("key", testing.TEST_KEY)
+    handle.set_clock(settings.pop("clock"), speed=settings.pop("speed", None))
+    handle.configure(**{k: settings[k] for k in _SETTINGS if k in settings})
+    if settings.get("scenario"):
+        handle.scenario(settings["scenario"], count=None)
+    handle.check_on_teardown = settings.get("check", True) and options.shortapi_check != "off"
+
+
+def _finish(handle: testing.MockHandle) -> None:
+    if handle.check_on_teardown:
+        handle.check()
+    else:  # errors inside the mock are never swallowed, contract or not
+        errors = testing.server_errors(handle.app)
+        if errors:
+            raise testing.ServerError(f"the mock raised: {errors[0]!r}") from errors[0]
+
+
+@pytest.fixture(scope="session")
+def shortapi_server() -> Iterator[testing.ThreadedServer]:
+    """The mock served on a random loopback port, once per session."""
+    with testing.ThreadedServer(create_app(testing.TEST_CONFIG)) as server:
+        yield server
+
+
+@pytest.fixture
+def shortapi_mock(
+    shortapi_server: testing.ThreadedServer, request: pytest.FixtureRequest
+) -> Iterator[testing.MockHandle]:
+    """The served mock, reset for this test: base_url, api_key, advance(), run_all(), ..."""
+    handle = testing.MockHandle(shortapi_server.app, shortapi_server.base_url)
+    _prepare(handle, request)
+    yield handle
+    _finish(handle)
+
+
+@pytest.fixture(scope="session")
+def shortapi_app() -> Iterator[Flask]:
+    """The in-process app behind shortapi_responses and shortapi_httpx."""
+    app = create_app(testing.TEST_CONFIG)
+    yield app
+    app.extensions["shortapi.callbacks"].stop()
+
+
+def _base_urls(request: pytest.FixtureRequest) -> tuple[str, ...]:
+    return (testing.API_URL, *request.config.option.shortapi_base_url)
+
+
+@pytest.fixture
+def shortapi_responses(
+    shortapi_app: Flask, request: pytest.FixtureRequest
+) -> Iterator[testing.MockHandle]:
+    """No socket: `requests` calls to https://api.shortapi.ai go into the mock."""
+    handle = testing.MockHandle(shortapi_app, testing.API_URL)
+    _prepare(handle, request)
+    with testing.responses_router(shortapi_app, _base_urls(request)):
+        yield handle
+    _finish(handle)
+
+
+@pytest.fixture
+def shortapi_httpx(
+    shortapi_app: Flask, request: pytest.FixtureRequest
+) -> Iterator[testing.MockHandle]:
+    """No socket: httpx calls (Client and AsyncClient) to the API go into the mock."""
+    handle = testing.MockHandle(shortapi_app, testing.API_URL)
+    _prepare(handle, request)
+    with testing.respx_router(shortapi_app, _base_urls(request)):
+        yield handle
+    _finish(handle)
+
+
+@pytest.fixture
+def shortapi_variant(request: pytest.FixtureRequest) -> variants.Variant:
+    """The response variant this run of the test gets (see ``--shortapi-variants``)."""
+    variant: variants.Variant = getattr(request, "param", variants.DEFAULT)
+    for name in ("shortapi_responses", "shortapi_httpx", "shortapi_mock"):
+        if name in request.fixturenames:
+            variant.apply(request.getfixturevalue(name))
+            break
+    return variant
+
+
+@pytest.fixture
+def shortapi_receiver() -> Iterator[CallbackReceiver]:
+    """A loopback HTTP server recording the callbacks it receives."""
+    with CallbackReceiver() as receiver:
+        yield receiver
