@@ -27,6 +27,7 @@ test: lint  ## lint, type-check and run every test
 bench: $(STAMP)  ## wrk against the served mock and Prism; figures to reports/bench.json
 	$(BIN)/python bench/run.py $(ARGS)
 	$(BIN)/python bench/callbacks.py
+	$(BIN)/python bench/fixtures.py
 
 videos: $(STAMP)  ## re-render the result MP4s in fixtures/videos
 	$(BIN)/python fixtures/make_videos.py
