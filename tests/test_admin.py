@@ -112,9 +112,11 @@ def test_journal_redacts_a_key_sent_in_the_query_string(client: FlaskClient) -> 
 
 def test_response_names_its_journal_entry(client: FlaskClient) -> None:
     response = create(client, body())
-    entry_id = int(response.headers["X-Mock-Request-Id"])
-    entries = client.get(f"/_mock/requests?after={entry_id - 1}").json["requests"]
-    assert entries[0]["id"] == entry_id
+    request_id = response.headers["X-Mock-Request-Id"]
+    entries = client.get(f"/_mock/requests?request_id={request_id}").json["requests"]
+    assert [e["job_id"] for e in entries] == [response.json["data"]["job_id"]]
+    later = client.get(f"/_mock/requests?after={entries[0]['id']}").json["requests"]
+    assert later == []
 
 
 @pytest.mark.parametrize("query_string", ["limit=x", "limit=-1", "after=abc", "limit=99999"])

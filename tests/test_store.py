@@ -66,8 +66,8 @@ def test_bump_polls_counts(store: Store) -> None:
 
 
 def test_journal_is_a_bounded_ring(store: Store) -> None:
-    ids = [store.journal_append({"n": i}) for i in range(700)]
-    assert ids == list(range(1, 701))
+    for i in range(700):
+        store.journal_append({"n": i})
     kept = store.journal_list(limit=10_000)
     assert len(kept) == 300
     assert [e["n"] for e in kept] == list(range(400, 700))
@@ -136,9 +136,8 @@ def test_two_apps_on_one_sqlite_file_share_all_state(tmp_path: Path) -> None:
     advance(b, 10)
     assert query(a, job_id).json["data"]["status"] == 2
     assert query(b, job_id).json == query(a, job_id).json
-    assert [e["path"] for e in b.get("/_mock/requests").json["requests"]][:1] == [
-        "/api/v1/job/create"
-    ]
+    journal = b.get("/_mock/requests").json["requests"]  # both apps' entries, in one journal
+    assert sorted(e["path"] for e in journal) == ["/api/v1/job/create"] + ["/api/v1/job/query"] * 3
     b.post("/_mock/settings", json={"result_key": "videos"})
     assert "videos" in query(a, job_id).json["data"]["result"]
     for app in (one, two):
