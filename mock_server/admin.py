@@ -6,16 +6,39 @@ Answers plain JSON; malformed input gets the API's error envelope with a 4xx.
 from __future__ import annotations
 
 import dataclasses
+import hmac
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from . import __version__
 from .control import get_control
-from .errors import BAD_REQUEST, INVALID_PARAMETER, NOT_FOUND, ApiError
+from .errors import AUTH_INVALID, BAD_REQUEST, INVALID_PARAMETER, NOT_FOUND, ApiError
 from .validation import parse_json_body
 
 bp = Blueprint("admin", __name__, url_prefix="/_mock")
+
+
+@bp.before_request
+def _guard() -> None:
+    """Refuse the admin API unless it is open (loopback bind) or the token matches."""
+    token: str | None = current_app.config["ADMIN_TOKEN"]
+    if token:
+        given = request.headers.get("X-Mock-Admin-Token", "")
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise ApiError(
+                401,
+                AUTH_INVALID,
+                "the admin API needs the header "
+                "X-Mock-Admin-Token with the token given to --admin-token",
+            )
+    elif not current_app.config["ADMIN_OPEN"]:
+        raise ApiError(
+            403,
+            AUTH_INVALID,
+            "the admin API is off: the mock listens on a "
+            "non-loopback address; start it with --admin-token TOKEN to use it",
+        )
 
 
 def _json_object(*, optional: bool = False) -> dict[str, Any]:

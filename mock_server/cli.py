@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import shlex
 import sys
@@ -51,7 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--public-url", help="base URL of result links (default: request host)")
     serve.add_argument("--reset", action="store_true", help="start with no jobs")
-    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument(
+        "--access-log", action="store_true", help="log every request (keys redacted)"
+    )
+    serve.add_argument(
+        "--admin-token",
+        help="require X-Mock-Admin-Token on /_mock/ (needed "
+        "to use the admin API when --host is not a loopback address)",
+    )
     hooks = serve.add_argument_group("callbacks")
     hooks.add_argument(
         "--callback-events",
@@ -105,7 +113,19 @@ def app_config(args: argparse.Namespace) -> dict[str, Any]:
         "CALLBACK_TIMEOUT": args.callback_timeout,
         "CALLBACK_ALLOW_HOSTS": args.callback_allow_host,
         "CALLBACK_DENY_HOSTS": args.callback_deny_host,
+        "ADMIN_TOKEN": args.admin_token,
+        "ADMIN_OPEN": is_loopback(args.host),
     }
+
+
+def is_loopback(host: str) -> bool:
+    """Say whether `host` is a loopback address (or localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def banner(base_url: str, args: argparse.Namespace) -> str:
@@ -153,6 +173,7 @@ def serve(args: argparse.Namespace) -> int:
         "threads": args.threads,
         "worker_class": "gthread",
         "accesslog": "-" if args.access_log else None,
+        "logger_class": "mock_server.gunicorn_app.RedactingLogger",
         "loglevel": "warning",
         "keepalive": 5,
         "graceful_timeout": 5,

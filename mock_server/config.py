@@ -25,7 +25,10 @@ DEFAULTS: dict[str, Any] = {
     "API_KEYS": None,  # None: any non-empty key works
     "PRICES": {},  # {model id: {mode: "price per second"}} overrides
     "PUBLIC_URL": None,  # base of result URLs; default: the request's own host
-    "JOURNAL_LIMIT": 10_000,
+    "JOURNAL_LIMIT": 10_000,  # journal entries kept (a ring: the oldest go first)
+    "MAX_JOBS": 100_000,  # jobs the memory store keeps (the oldest finished go first)
+    "ADMIN_TOKEN": None,  # when set, /_mock/ needs header X-Mock-Admin-Token: <token>
+    "ADMIN_OPEN": True,  # without a token: the CLI sets False on a non-loopback bind
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "WALL_CLOCK": None,  # a zero-argument callable returning unix time, for tests
     "CALLBACK_EVENTS": "terminal",  # or "all": a callback on every status change

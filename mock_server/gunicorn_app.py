@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
+
+from .auth import bearer_key, redact
+
+_ACCOUNT_PATH = re.compile(r"(/_mock/accounts/)(?!key_[0-9a-f]{12}\b)[^/?\s]+")
+
+
+def redact_line(text: str, keys: list[str]) -> str:
+    """Mask API keys in a request line: `keys`, Bearer tokens, /_mock/accounts/<key>."""
+    return _ACCOUNT_PATH.sub(r"\1***", redact(text, keys))
+
+
+class RedactingLogger(Logger):  # type: ignore[misc]
+    """gunicorn's logger, with API keys masked in access log lines."""
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+        key = bearer_key(environ.get("HTTP_AUTHORIZATION"))
+        keys = [key] if key else []
+        for name in ("r", "U", "q"):
+            if isinstance(atoms.get(name), str):
+                atoms[name] = redact_line(atoms[name], keys)
+        if "{authorization}i" in atoms:
+            atoms["{authorization}i"] = "***"
+        return atoms
 
 
 class MockServer(BaseApplication):  # type: ignore[misc]

@@ -229,12 +229,16 @@ def refund(account: Account, amount: str) -> Account:
     )
 
 
-def open_store(url: str, *, journal_limit: int = 10_000) -> Store:
-    """Open the store named by `url`: ``memory`` or ``sqlite:PATH``."""
+def open_store(url: str, *, journal_limit: int = 10_000, max_jobs: int = 100_000) -> Store:
+    """Open the store named by `url`: ``memory`` or ``sqlite:PATH``.
+
+    The memory store keeps at most `max_jobs` jobs, forgetting the oldest finished ones;
+    the SQLite store keeps every job (it lives on disk).
+    """
     if url == "memory":
         from .store_memory import MemoryStore
 
-        return MemoryStore(journal_limit=journal_limit)
+        return MemoryStore(journal_limit=journal_limit, max_jobs=max_jobs)
     if url.startswith("sqlite:") and len(url) > len("sqlite:"):
         from .store_sqlite import SQLiteStore
 
@@ -244,7 +248,11 @@ def open_store(url: str, *, journal_limit: int = 10_000) -> Store:
 
 def init_app(app: Flask) -> None:
     """Open the configured store and attach it as ``app.extensions['shortapi.store']``."""
-    store = open_store(app.config["STORE"], journal_limit=app.config["JOURNAL_LIMIT"])
+    store = open_store(
+        app.config["STORE"],
+        journal_limit=app.config["JOURNAL_LIMIT"],
+        max_jobs=app.config["MAX_JOBS"],
+    )
     app.extensions["shortapi.store"] = store
 
 

@@ -25,8 +25,15 @@ from .store import (
 class MemoryStore:
     """Every piece of state in dicts behind one lock."""
 
-    def __init__(self, *, journal_limit: int = 10_000, runtime: Runtime | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        journal_limit: int = 10_000,
+        max_jobs: int = 100_000,
+        runtime: Runtime | None = None,
+    ) -> None:
         self._lock = threading.RLock()
+        self._max_jobs = max_jobs
         self._journal_limit = journal_limit
         self._runtime = runtime or Runtime()
         self._clear()
@@ -59,6 +66,14 @@ class MemoryStore:
             self._jobs[job.id] = stored
             if stored.stage != DONE:
                 self._unsettled[job.id] = stored
+            if len(self._jobs) > self._max_jobs:
+                self._evict()
+
+    def _evict(self) -> None:
+        """Forget the oldest settled jobs (never one in flight) down to the limit."""
+        excess = len(self._jobs) - self._max_jobs
+        for job_id in [j for j in self._jobs if j not in self._unsettled][:excess]:
+            del self._jobs[job_id]
 
     def get_job(self, job_id: str) -> Job | None:
         with self._lock:

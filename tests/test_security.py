@@ -1,0 +1,125 @@
+"""Secrets stay secret; the admin API is closed where it should be."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from helpers import body
+from serving import served_mock
+
+from mock_server import create_app
+from mock_server.cli import is_loopback
+from mock_server.gunicorn_app import redact_line
+
+PLANTED = "sk-live-PLANTED-5f0c9e"
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("192.0.2.1", False),
+    ],
+)
+def test_loopback_detection(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def test_admin_api_closed_without_token_on_open_bind() -> None:
+    client = create_app({"ADMIN_OPEN": False, "BACKGROUND": False}).test_client()
+    response = client.get("/_mock/health")
+    assert response.status_code == 403
+    assert "--admin-token" in response.json["message"]
+    api = client.post("/api/v1/job/create", json=body(), headers={"Authorization": "Bearer k"})
+    assert api.status_code == 200  # the real API stays open
+
+
+def test_admin_api_with_token() -> None:
+    client = create_app(
+        {"ADMIN_TOKEN": "s3cret", "ADMIN_OPEN": False, "BACKGROUND": False}
+    ).test_client()
+    assert client.get("/_mock/health").status_code == 401
+    assert client.get("/_mock/health", headers={"X-Mock-Admin-Token": "wrong"}).status_code == 401
+    assert client.get("/_mock/health", headers={"X-Mock-Admin-Token": "s3cret"}).status_code == 200
+
+
+def test_access_log_line_redaction() -> None:
+    line = f"GET /_mock/accounts/{PLANTED}?x={PLANTED} HTTP/1.1 Bearer {PLANTED}"
+    assert PLANTED not in redact_line(line, [PLANTED])
+    kept = "GET /_mock/accounts/key_0123456789ab HTTP/1.1"
+    assert redact_line(kept, []) == kept  # a fingerprint is not a secret
+
+
+@pytest.mark.slow
+def test_planted_key_appears_in_no_log_journal_or_admin_answer(tmp_path: Path) -> None:
+    args = [
+        "serve",
+        "--clock",
+        "manual",
+        "--store",
+        f"sqlite:{tmp_path}/s.db",
+        "--workers",
+        "1",
+        "--access-log",
+        "--reset",
+    ]
+    auth = {"Authorization": f"Bearer {PLANTED}"}
+    answers: list[str] = []
+    with served_mock(tmp_path, args) as mock:
+        job_id = requests.post(
+            mock.url("/api/v1/job/create"), json=body(), headers=auth, timeout=5
+        ).json()["data"]["job_id"]
+        requests.get(
+            mock.url(f"/api/v1/job/query?id={job_id}&token={PLANTED}"), headers=auth, timeout=5
+        )
+        requests.post(
+            mock.url("/api/v1/job/create"),
+            data=f"{{{PLANTED}",
+            headers={**auth, "Content-Type": "application/json"},
+            timeout=5,
+        )
+        requests.post(mock.url(f"/_mock/accounts/{PLANTED}"), json={"balance": "1"}, timeout=5)
+        for path in (
+            "/_mock/requests",
+            "/_mock/jobs",
+            f"/_mock/accounts/{PLANTED}",
+            "/_mock/callbacks",
+            "/_mock/health",
+        ):
+            answers.append(requests.get(mock.url(path), timeout=5).text)
+    logs = mock.stdout() + mock.stderr()
+    assert "GET /api/v1/job/query" in logs  # the access log was written
+    assert PLANTED not in logs
+    for answer in answers:
+        assert PLANTED not in answer
+    assert PLANTED not in _database_text(tmp_path / "s.db")
+
+
+def _database_text(path: Path) -> str:
+    return b"".join(p.read_bytes() for p in path.parent.glob("s.db*")).decode("latin-1")
+
+
+def test_memory_store_forgets_oldest_finished_jobs_first() -> None:
+    app = create_app({"STORE": "memory", "CLOCK": "manual", "MAX_JOBS": 3, "BACKGROUND": False})
+    client = app.test_client()
+    auth = {"Authorization": "Bearer k"}
+
+    def new() -> Any:
+        return client.post("/api/v1/job/create", json=body(), headers=auth).json["data"]["job_id"]
+
+    old = [new(), new()]
+    client.post("/_mock/clock/advance", json={"seconds": 10})
+    client.post("/_mock/run")
+    fresh = [new(), new()]  # four jobs: the oldest finished one goes
+    kept = [j["id"] for j in client.get("/_mock/jobs").json["jobs"]]
+    assert kept == [fresh[1], fresh[0], old[1]]
+    more = [new(), new()]  # in-flight jobs are never dropped, even past the limit
+    kept = [j["id"] for j in client.get("/_mock/jobs").json["jobs"]]
+    assert kept == [more[1], more[0], fresh[1], fresh[0]]
