@@ -85,7 +85,7 @@ def polling(
         if entry["path"] == "/api/v1/job/query" and entry.get("job_status") is not None:
             by_job[entry["job_id"]].append(entry)
     for job_id, queries in by_job.items():
-        clocks = [q["clock"] for q in queries]
+        clocks = [q["clock"] for q in queries if q.get("clock") is not None]
         for i in range(len(clocks) - per_second):
             if clocks[i + per_second] - clocks[i] < 1.0:
                 yield Violation(

@@ -25,6 +25,7 @@ from .config import PROFILES, RESULT_KEYS
 from .receiver import CallbackReceiver
 
 _SETTINGS = ("profile", "result_key", "callback_events", "queued_seconds", "processing_seconds")
+_MARKER_KEYS = {*_SETTINGS, "clock", "speed", "scenario", "key", "check", "variants"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -98,6 +99,12 @@ def _prepare(handle: testing.MockHandle, request: pytest.FixtureRequest) -> None
         "result_key": options.shortapi_result_key,
     }
     settings.update(marker.kwargs if marker else {})
+    unknown = set(settings) - _MARKER_KEYS
+    if unknown:
+        raise pytest.UsageError(
+            f"@pytest.mark.shortapi: unknown setting(s) "
+            f"{', '.join(sorted(unknown))}; use {', '.join(sorted(_MARKER_KEYS))}"
+        )
     handle.api_key = settings.pop("key", testing.TEST_KEY)
     handle.set_clock(settings.pop("clock"), speed=settings.pop("speed", None))
     handle.configure(**{k: settings[k] for k in _SETTINGS if k in settings})

@@ -47,6 +47,7 @@ class MockHandle:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.check_on_teardown = True
+        self.sleeps: list[float] = []
 
     @property
     def control(self) -> MockControl:
@@ -70,6 +71,11 @@ class MockHandle:
     def advance(self, seconds: float) -> float:
         """Move the clock; status changes and due callbacks happen before it returns."""
         return self.control.advance(seconds)
+
+    def sleep(self, seconds: float) -> None:
+        """Advance the clock by `seconds`: pass as a client's ``sleep`` (recorded in `sleeps`)."""
+        self.sleeps.append(seconds)
+        self.control.advance(seconds)
 
     def run_all(self) -> float:
         """Run every job and callback to completion (stuck jobs aside); return the time."""
@@ -145,6 +151,7 @@ class MockHandle:
         self.app.extensions.setdefault("shortapi.errors", []).clear()
         get_dispatcher(self.app).errors.clear()
         self.check_on_teardown = True
+        self.sleeps.clear()
 
 
 class _QuietHandler(WSGIRequestHandler):
