@@ -45,12 +45,16 @@ def _unknown_job(job_id: str) -> ApiError:
     )
 
 
+def _snapshot() -> tuple[Runtime, set[str]]:
+    """Return the runtime settings and the kinds of rules set: one store read per request."""
+    if "snapshot" not in g:
+        g.snapshot = get_store(current_app).snapshot()
+    snapshot: tuple[Runtime, set[str]] = g.snapshot
+    return snapshot
+
+
 def _rule_kinds() -> set[str]:
-    """Return the kinds of scenario and fault rules set (one store read per request)."""
-    if "rule_kinds" not in g:
-        g.rule_kinds = get_store(current_app).rule_kinds()
-    kinds: set[str] = g.rule_kinds
-    return kinds
+    return _snapshot()[1]
 
 
 def _take_rule(kind: str, owner: str | None, endpoint: str) -> Rule | None:
@@ -128,8 +132,7 @@ def create_job() -> Response:
         return dropped
     g.body = request.get_data()
     body = parse_json_body(request.content_type, g.body)
-    store = get_store(current_app)
-    runtime = store.runtime()
+    runtime = _snapshot()[0]
     try:
         valid = validate_create(body, profile=runtime.profile)
     except ApiError as error:
@@ -179,7 +182,7 @@ def query_job() -> Response:
     if job is None or job.owner != owner:
         raise _unknown_job(job_id)
     g.job_id = job.id
-    runtime = store.runtime()
+    runtime = _snapshot()[0]
     now = get_clock(current_app).now(runtime)
     if runtime.clock == "per-poll":
         job.polls = store.bump_polls(job.id)

@@ -211,6 +211,10 @@ class MemoryStore:
         with self._lock:
             return {r.kind for r in self._rules.values()}
 
+    def snapshot(self) -> tuple[Runtime, set[str]]:
+        with self._lock:
+            return self.runtime(), self.rule_kinds()
+
     def list_rules(self, kind: str) -> list[Rule]:
         with self._lock:
             return [dataclasses.replace(r) for r in self._rules.values() if r.kind == kind]

@@ -346,6 +346,14 @@ class SQLiteStore:
                     return rule
         return None
 
+    def snapshot(self) -> tuple[Runtime, set[str]]:
+        # One read per request for both: the settings and which kinds of rules exist.
+        row = self._db().execute(
+            "SELECT (SELECT data FROM state WHERE name = 'runtime'), "
+            "(SELECT group_concat(DISTINCT kind) FROM rules)").fetchone()
+        runtime = Runtime(**json.loads(row[0])) if row[0] else Runtime()
+        return runtime, set(row[1].split(",")) if row[1] else set()
+
     def rule_kinds(self) -> set[str]:
         return {row[0] for row in self._db().execute("SELECT DISTINCT kind FROM rules")}
 
