@@ -159,6 +159,7 @@ def test_schemathesis_finds_nothing(tmp_path: Path) -> None:
             capture_output=True,
             text=True,
             timeout=300,
+            cwd=tmp_path,
         )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "passed" in result.stdout
