@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: serve test lint bench videos clean
+.PHONY: serve test lint chromium bench videos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,27 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint  ## lint, type-check and run every test
+test: lint chromium  ## lint, type-check and run every test
 	$(BIN)/python -m pytest
+
+# The dashboard's browser tests drive Debian's chromium through Playwright (Playwright's own
+# browser download is not used). Installed here when missing and apt-get is usable (root);
+# otherwise say why: those tests then skip, and the build goes on.
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ -x $(CHROMIUM) ]; then \
+		:; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+		echo "chromium: $(CHROMIUM) missing and no apt-get here: the browser tests will be skipped"; \
+	elif [ "$$(id -u)" != 0 ]; then \
+		echo "chromium: $(CHROMIUM) missing; run 'apt-get install chromium' as root to run the browser tests (skipped now)"; \
+	else \
+		echo "chromium: installing Debian's chromium for the browser tests"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		( apt-get install -y -qq chromium >/dev/null 2>&1 \
+		  || ( apt-get update -qq && apt-get install -y -qq chromium >/dev/null ) ) \
+		|| echo "chromium: apt-get install chromium failed: the browser tests will be skipped"; \
+	fi
 
 bench: $(STAMP)  ## wrk against the served mock and Prism; figures to reports/bench.json
 	$(BIN)/python bench/run.py $(ARGS)

@@ -14,7 +14,7 @@ __all__ = ["__version__", "create_app"]
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Create the mock's Flask app; `config` overrides `mock_server.config.DEFAULTS`."""
-    from . import admin, callbacks, clock, errors, journal, routes, store
+    from . import admin, callbacks, clock, dashboard, errors, journal, routes, store
     from . import config as settings
     from .control import MockControl
     from .faults import DropConnection
@@ -38,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.wsgi_app = DropConnection(app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(routes.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(dashboard.bp)
     return app
 
 

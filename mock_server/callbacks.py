@@ -102,23 +102,26 @@ class Dispatcher:
         self._first_tick = True
 
     # queueing
-    def enqueue(self, changes: Sequence[lifecycle.Change], now: float) -> int:
-        """Queue the callbacks that `changes` call for; return how many."""
+    def planner(self, now: float) -> lifecycle.Planner:
+        """Return what `lifecycle.settle` calls to learn a change's deliveries at `now`."""
         runtime = self.store.runtime()
-        queued = 0
-        for change in changes:
+
+        def plan(change: lifecycle.Change) -> list[Delivery]:
             job = change.job
             if not job.callback_url or self.policy_scheme_bad(job.callback_url):
-                continue
+                return []
             if change.status == lifecycle.PROCESSING and runtime.callback_events != "all":
-                continue
+                return []
             url = f"{job.base_url.rstrip('/')}/files/{job.id}.mp4"
             data = lifecycle.data_for(job, change.status, runtime.result_key, url)
             body = {"code": 0, "data": {**data, "job_id": job.id}}
-            for delivery in self._variants(job, change, body, now):
-                self.store.add_delivery(delivery)
-                queued += 1
-        return queued
+            return self._variants(job, change, body, now)
+
+        return plan
+
+    def settle(self, now: float) -> list[lifecycle.Change]:
+        """Act on every status change due by `now`, queueing its callbacks."""
+        return lifecycle.settle(self.store, now, self.planner(now))
 
     @staticmethod
     def policy_scheme_bad(url: str) -> bool:
@@ -220,13 +223,20 @@ class Dispatcher:
         """Settle and deliver everything due by `now`, retries included; return attempts."""
         attempts = 0
         for _ in range(_MAX_ROUNDS):
-            changes = lifecycle.settle(self.store, now)
-            self.enqueue(changes, now)
+            changes = self.settle(now)
             sent = self.deliver_due(now)
             attempts += sent
             if not changes and not sent:
                 break
         return attempts
+
+    def wait_for_due(self, now: float) -> None:
+        """Return once no delivery due by `now` is pending: another thread or worker may
+        hold one (or a crashed one held it: its claim runs out after the attempt timeout)."""
+        deadline = time.monotonic() + self.hold + 1.0
+        while self.store.pending_due(now) and time.monotonic() < deadline:
+            time.sleep(0.005)
+            self.run_until(now)
 
     def tick(self) -> None:
         """One background round: act on what is due by the clock now."""

@@ -69,6 +69,7 @@ class MockControl:
         """Move the clock forward; status changes and callbacks due by then happen first."""
         now = self.clock.advance(seconds)
         self.dispatcher.run_until(now)
+        self.dispatcher.wait_for_due(now)
         return now
 
     def run_all(self, *, limit: float = 86_400.0) -> float:
@@ -142,7 +143,7 @@ class MockControl:
         """Return the account of API key `key` (or key fingerprint): balance, spent, in flight."""
         owner = key_id(key) or ""
         now = self.now()
-        self.dispatcher.enqueue(lifecycle.settle(self.store, now), now)
+        self.dispatcher.settle(now)
         account = self.store.get_account(owner) or Account(owner=owner)
         return {**account.to_dict(), "key": owner, "in_flight": self.store.in_flight(owner)}
 

@@ -19,7 +19,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Flask,
     Response,
     current_app,
     g,
@@ -28,6 +27,7 @@ from flask import (
     request,
     url_for,
 )
+from werkzeug.wrappers import Response as BaseResponse
 
 from . import __version__
 from .control import MockControl, get_control, key_id
@@ -87,11 +87,6 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     )
 )
-
-
-def init_app(app: Flask) -> None:
-    """Register the dashboard on `app`."""
-    app.register_blueprint(bp)
 
 
 @bp.before_request
@@ -155,6 +150,8 @@ def ui_url(endpoint: str, **values: Any) -> str:
     token = g.get("ui_token")
     if token:
         values["token"] = token
+    if "poll" in request.args:  # a chosen poll interval sticks while navigating
+        values.setdefault("poll", request.args["poll"])
     return url_for(endpoint, **{k: v for k, v in values.items() if v not in (None, "")})
 
 
@@ -216,7 +213,7 @@ def _rules(control: MockControl) -> dict[str, list[dict[str, Any]]]:
 
 # pages
 @bp.get("")
-def jobs_page() -> Response:
+def jobs_page() -> BaseResponse:
     """The jobs, newest first, with the controls."""
     key = _key_filter()
     if key and key != request.args.get("key"):
@@ -237,7 +234,7 @@ def jobs_page() -> Response:
 
 
 @bp.get("/requests")
-def requests_page() -> Response:
+def requests_page() -> BaseResponse:
     """The request journal, newest first; ?key=&outcome= filter it."""
     key = _key_filter()
     if key and key != request.args.get("key"):
@@ -291,7 +288,7 @@ def job_page(job_id: str) -> Response:
     )
 
 
-def _redirect_fingerprinted(endpoint: str, key: str) -> Response:
+def _redirect_fingerprinted(endpoint: str, key: str) -> BaseResponse:
     """Put the key's fingerprint in the URL instead of the API key typed into the filter."""
     values = {k: v for k, v in request.args.items() if k not in ("key", "token")}
     return redirect(ui_url(endpoint, **values, key=key), code=303)

@@ -7,10 +7,11 @@ how long each phase lasts (or, on the per-poll clock, how often it was queried).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .store import DONE, Job, Runtime, Store
+from .store import DONE, Delivery, Job, Runtime, Store
 
 QUEUED, PROCESSING, SUCCEEDED, FAILED = 0, 1, 2, 3
 TERMINAL = (SUCCEEDED, FAILED)
@@ -88,38 +89,41 @@ def _terminal_at(job: Job) -> float | None:
     return job.created_at + job.queued_for + job.processing_for
 
 
-def settle_job(store: Store, job: Job, reached: int) -> list[Change]:
+Planner = Callable[["Change"], Sequence[Delivery]]
+
+
+def settle_job(store: Store, job: Job, reached: int, plan: Planner) -> list[Change]:
     """Act once on each status change of `job` up to stage `reached` (1 or DONE).
 
-    Returns the changes this call made; another worker racing on the same job gets none.
+    `plan` says which callback deliveries a change calls for; they are stored in the same
+    transaction that marks the change as acted on, so a crash loses neither. Returns the
+    changes this call made; another worker racing on the same job gets none.
     """
     changes: list[Change] = []
     stage = job.stage
     while stage < reached:
         if stage == 0:
-            at = job.created_at + job.queued_for
-            if not store.move_stage(job.id, 0, 1, _terminal_at(job), None):
-                break
-            changes.append(Change(job, PROCESSING, at))
-            stage = 1
+            change = Change(job, PROCESSING, job.created_at + job.queued_for)
+            new_stage, next_at, back = 1, _terminal_at(job), None
         else:
             final = int(job.outcome["status"])
+            change = Change(job, final, _terminal_at(job) or job.created_at)
+            new_stage, next_at = DONE, None
             back = job.amount if final == FAILED else None
-            if not store.move_stage(job.id, 1, DONE, None, back):
-                break
-            changes.append(Change(job, final, _terminal_at(job) or job.created_at))
-            stage = DONE
+        if not store.move_stage(job.id, stage, new_stage, next_at, back, plan(change)):
+            break
+        changes.append(change)
+        stage = new_stage
     return changes
 
 
-def settle(store: Store, now: float) -> list[Change]:
+def settle(store: Store, now: float, plan: Planner) -> list[Change]:
     """Act on every status change that has fallen due by clock time `now`, in time order."""
     changes: list[Change] = []
     while due := store.due_jobs(now):
         moved = 0
         for job in due:
-            reached = job.stage + 1
-            step = settle_job(store, job, reached)
+            step = settle_job(store, job, job.stage + 1, plan)
             moved += len(step)
             changes += step
         if not moved:  # every due job was taken by another worker meanwhile

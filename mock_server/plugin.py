@@ -66,6 +66,45 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=1.0,
         help="contract tests: the most a live run may spend",
     )
+    group.addoption(
+        "--shortapi-dry-run",
+        action="store_true",
+        help="contract tests: print the planned spend and send nothing",
+    )
+    group.addoption(
+        "--shortapi-timeout",
+        type=float,
+        default=900.0,
+        help="contract tests: seconds to wait for a job on a black-box target",
+    )
+    group.addoption(
+        "--shortapi-poll-interval",
+        type=float,
+        default=2.5,
+        help="contract tests: seconds between the first polls of a black box (then doubling)",
+    )
+    group.addoption(
+        "--shortapi-report-dir",
+        default="reports",
+        help="contract tests: where drift.md, drift.json and drift.xml are written",
+    )
+    group.addoption(
+        "--shortapi-record",
+        default=None,
+        metavar="PATH",
+        help="contract tests: record the target's exchanges to this JSON file",
+    )
+    group.addoption(
+        "--shortapi-shrink",
+        choices=("auto", "off"),
+        default="auto",
+        help="contract tests: shrink the plan against the mock (auto: for paid targets)",
+    )
+    group.addoption(
+        "--shortapi-live-url",
+        default="https://api.shortapi.ai",
+        help="contract tests: base URL of the live target",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -104,7 +104,7 @@ def _admit(job: Job, runtime: Runtime) -> None:
         except AdmissionError:
             # Refunds and finished jobs may not be settled yet: settle, then ask again.
             now = get_clock(current_app).now(runtime)
-            get_dispatcher(current_app).enqueue(lifecycle.settle(store, now), now)
+            get_dispatcher(current_app).settle(now)
             store.admit(job)
     except AdmissionError as refused:
         if refused.reason == "balance":
@@ -188,8 +188,7 @@ def query_job() -> Response:
         job.polls = store.bump_polls(job.id)
         reached = lifecycle.reached_stage(job, runtime, now)
         if reached > job.stage:  # the per-poll clock settles a job when it is queried
-            changes = lifecycle.settle_job(store, job, reached)
-            get_dispatcher(current_app).enqueue(changes, now)
+            lifecycle.settle_job(store, job, reached, get_dispatcher(current_app).planner(now))
     data = lifecycle.job_data(job, runtime, now, file_url(job))
     # The per-poll clock stands still, so the journal's clock would say every poll came at
     # once: it is left out, and the poll-rate check skips those entries.

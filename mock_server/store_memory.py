@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import OrderedDict, defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .store import (
@@ -117,6 +117,7 @@ class MemoryStore:
         new_stage: int,
         next_event_at: float | None,
         refund_amount: str | None,
+        deliveries: Sequence[Delivery] = (),
     ) -> bool:
         with self._lock:
             job = self._jobs.get(job_id)
@@ -128,6 +129,8 @@ class MemoryStore:
             account = self._accounts.get(job.owner)
             if refund_amount is not None and account is not None:
                 self._accounts[job.owner] = refund(account, refund_amount)
+            for delivery in deliveries:
+                self.add_delivery(delivery)
             return True
 
     # accounts
@@ -180,6 +183,12 @@ class MemoryStore:
                 if job_id in (None, d.job_id)
             ]
         return found[-limit:] if limit else []
+
+    def pending_due(self, now: float) -> int:
+        with self._lock:
+            return sum(
+                1 for d in self._deliveries.values() if d.state == "pending" and d.due_at <= now
+            )
 
     def next_delivery_at(self) -> float | None:
         with self._lock:

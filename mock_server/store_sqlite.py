@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 try:
@@ -188,6 +188,7 @@ class SQLiteStore:
         new_stage: int,
         next_event_at: float | None,
         refund_amount: str | None,
+        deliveries: Sequence[Delivery] = (),
     ) -> bool:
         with self._write() as db:
             row = db.execute(
@@ -200,6 +201,8 @@ class SQLiteStore:
             account = self._account(db, row[0])
             if refund_amount is not None and account is not None:
                 self._put_account(db, refund(account, refund_amount))
+            for delivery in deliveries:
+                self._insert_delivery(db, delivery)
             return True
 
     # accounts
@@ -236,7 +239,12 @@ class SQLiteStore:
 
     # callbacks
     def add_delivery(self, delivery: Delivery) -> int:
-        row = self._write_one(
+        with self._write() as db:
+            return self._insert_delivery(db, delivery)
+
+    @staticmethod
+    def _insert_delivery(db: sqlite3.Connection, delivery: Delivery) -> int:
+        row = db.execute(
             "INSERT INTO deliveries (job_id, state, due_at, claimed_until, data) "
             "VALUES (?, ?, ?, ?, ?) RETURNING id",
             (
@@ -246,7 +254,7 @@ class SQLiteStore:
                 delivery.claimed_until,
                 json.dumps(delivery.to_dict()),
             ),
-        )
+        ).fetchone()
         return int(row[0])
 
     @staticmethod
@@ -309,6 +317,16 @@ class SQLiteStore:
             )
         return [self._delivery(row) for row in reversed(rows)]
 
+    def pending_due(self, now: float) -> int:
+        row = (
+            self._db()
+            .execute(
+                "SELECT count(*) FROM deliveries WHERE state = 'pending' AND due_at <= ?", (now,)
+            )
+            .fetchone()
+        )
+        return int(row[0])
+
     def next_delivery_at(self) -> float | None:
         row = (
             self._db()
@@ -348,9 +366,14 @@ class SQLiteStore:
 
     def snapshot(self) -> tuple[Runtime, set[str]]:
         # One read per request for both: the settings and which kinds of rules exist.
-        row = self._db().execute(
-            "SELECT (SELECT data FROM state WHERE name = 'runtime'), "
-            "(SELECT group_concat(DISTINCT kind) FROM rules)").fetchone()
+        row = (
+            self._db()
+            .execute(
+                "SELECT (SELECT data FROM state WHERE name = 'runtime'), "
+                "(SELECT group_concat(DISTINCT kind) FROM rules)"
+            )
+            .fetchone()
+        )
         runtime = Runtime(**json.loads(row[0])) if row[0] else Runtime()
         return runtime, set(row[1].split(",")) if row[1] else set()
 

@@ -71,7 +71,7 @@ ACCEPTED = Expected(200, 0)
 INVALID = Expected(400, INVALID_PARAMETER)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class BrokenRequest:
     """A request with exactly one rule broken, labelled with the rule and its answer."""
 
@@ -93,6 +93,19 @@ class BrokenRequest:
             return json.loads(self.body)
         except ValueError:
             return None
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """Print the short repr in Hypothesis reports (bodies can be a megabyte)."""
+        printer.text(repr(self))
+
+    def __repr__(self) -> str:
+        body = self.body if len(self.body) <= 600 else self.body[:580] + b"..."
+        return (
+            f"BrokenRequest({self.label!r}, expected={self.expected}, {self.method} "
+            f"{self.path}{'?' + self.query if self.query else ''}, "
+            f"authorization={self.authorization!r}, content_type={self.content_type!r}, "
+            f"body[{len(self.body)}]={body!r})"
+        )
 
 
 def encode(value: Any) -> bytes:
@@ -219,6 +232,27 @@ def _uris(pattern: str | None) -> st.SearchStrategy[str]:
 
 def leaf(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
     """Return `from_schema` for a non-object, non-array schema (annotations dropped)."""
+    return _cached(json.dumps(schema, sort_keys=True), _leaf)
+
+
+def for_schema(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
+    """Return values valid for `schema`; objects and arrays are composed from its keywords."""
+    return _cached(json.dumps(schema, sort_keys=True), _for_schema)
+
+
+_STRATEGIES: dict[tuple[str, str], st.SearchStrategy[Any]] = {}
+
+
+def _cached(
+    key: str, build: Callable[[Mapping[str, Any]], st.SearchStrategy[Any]]
+) -> st.SearchStrategy[Any]:
+    """Build a schema's strategy once: building (and regex translation) is not cheap."""
+    if (key, build.__name__) not in _STRATEGIES:
+        _STRATEGIES[key, build.__name__] = build(json.loads(key))
+    return _STRATEGIES[key, build.__name__]
+
+
+def _leaf(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
     clean = {k: v for k, v in schema.items() if not k.startswith("x-") and k != "examples"}
     if clean.get("format") != "uri":
         return from_schema(clean)
@@ -228,8 +262,7 @@ def leaf(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
     return from_schema(clean, custom_formats={_URI_FORMAT: _uris(schema.get("pattern"))})
 
 
-def for_schema(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
-    """Return values valid for `schema`; objects and arrays are composed from its keywords."""
+def _for_schema(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
     kind = schema.get("type")
     if kind == "object" and "properties" in schema:
         properties: Mapping[str, Any] = schema["properties"]
@@ -922,14 +955,18 @@ lenient_requests: st.SearchStrategy[BrokenRequest] = _pick(LENIENT_BREAKS)
 
 def price_bound(body: Any) -> str:
     """Return the most a create body can cost if a target accepts it (USD)."""
-    spec = MODEL
-    args = body.get("args") if isinstance(body, dict) else None
-    args = args if isinstance(args, dict) else {}
-    if isinstance(body, dict) and isinstance(body.get("model"), str):
-        spec = MODELS.get(body["model"], MODEL)
+    body = body if isinstance(body, dict) else {}
+    args = body.get("args") if isinstance(body.get("args"), dict) else {}
+    model = body.get("model")
+    spec = MODELS.get(model, MODEL) if isinstance(model, str) else MODEL
     modes = spec.price_per_second
-    mode = str(args.get("mode")) if args.get("mode") in modes else max(modes, key=modes.__getitem__)
-    durations = [int(d) for d in _ARG["duration"]["enum"]]
+    mode = args.get("mode")
+    price = modes[mode] if isinstance(mode, str) and mode in modes else max(modes.values())
+    durations = _ARG["duration"]["enum"]
     duration = args.get("duration", spec.default_duration)
-    seconds = int(duration) if duration in _ARG["duration"]["enum"] else max(durations)
-    return format_amount(modes[mode] * seconds)
+    seconds = (
+        int(duration)
+        if isinstance(duration, str) and duration in durations
+        else max(int(d) for d in durations)
+    )
+    return format_amount(price * seconds)

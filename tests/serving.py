@@ -60,6 +60,12 @@ class ServedMock:
         response.raise_for_status()
         return float(response.json()["now"])
 
+    def kill_hard(self) -> None:
+        """SIGKILL the server and its workers at once, as a crash would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(STOP_TIMEOUT)
+
     def stop(self) -> int:
         """Stop the server (SIGTERM, then SIGKILL) and return its exit status."""
         if self.process.poll() is None:
@@ -112,6 +118,7 @@ def served_mock(
             stdout=out,
             stderr=err,
             env={**os.environ, **(env or {})},
+            start_new_session=True,  # its own process group: kill_hard() reaches the workers
         )
     mock = ServedMock(process, f"http://127.0.0.1:{port}", stdout_path, stderr_path)
     try:

@@ -315,19 +315,24 @@ def test_callback(shortapi_mock, shortapi_receiver):
 
 
 def test_misspelt_marker_setting_is_a_usage_error(pytester: pytest.Pytester) -> None:
-    result = run(pytester, '''
+    result = run(
+        pytester,
+        """
 import pytest
 
 @pytest.mark.shortapi(clok="per-poll")
 def test_typo(shortapi_mock):
     pass
-''')
+""",
+    )
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*unknown setting(s) clok*"])
 
 
 def test_sleep_moves_the_clock_and_is_recorded(pytester: pytest.Pytester) -> None:
-    result = run(pytester, '''
+    result = run(
+        pytester,
+        """
 def test_sleep(shortapi_mock):
     shortapi_mock.sleep(2.5)
     shortapi_mock.sleep(1)
@@ -345,5 +350,6 @@ def test_per_poll_polling_is_not_too_fast(shortapi_mock):
         requests.get(shortapi_mock.url(f"/api/v1/job/query?id={job}"),
                      headers=shortapi_mock.headers)
     assert shortapi_mock.violations() == []
-''')
+""",
+    )
     result.assert_outcomes(passed=2)

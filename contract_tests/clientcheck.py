@@ -1,0 +1,143 @@
+"""Check a user's own client against generated jobs, every response variant and fault.
+
+Wrap your client in a `ClientAdapter` (submit a job, wait for it) and call `check_client`
+from a test that has one of the plugin's mock fixtures::
+
+    def test_my_client_honours_the_contract(shortapi_mock):
+        check_client(lambda mock: MyAdapter(base_url=mock.base_url, key=mock.api_key),
+                     shortapi_mock)
+
+For every variant in `mock_server.variants.ALL` (result under ``images`` or ``videos``,
+each failure reason, a 429 or 5xx on the first create) hypothesis generates valid args;
+the check runs the client on the per-poll clock (each query moves the job one step, so
+nothing waits) and fails, with the smallest args it can find, when the client
+
+- sends a request that breaks the contract (anything the mock rejects, unknown job ids,
+  polling too fast or after a final status: `mock_server.contract`),
+- crashes with an exception that is not one of its own (`ClientAdapter.errors`),
+- reports a result other than the job's: status 2 with the job's video URL, or status 3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from hypothesis import given
+
+from mock_server import strategies, variants
+from mock_server.testing import MockHandle
+
+from . import profiles
+
+
+@dataclass(frozen=True)
+class ClientResult:
+    """What the client says became of a job."""
+
+    status: int  # 2 succeeded, 3 failed
+    video_url: str | None = None
+
+
+class ClientAdapter(Protocol):
+    """Your client, wrapped for the check."""
+
+    errors: tuple[type[BaseException], ...]  # the exceptions your client raises on purpose
+
+    def submit(self, args: Mapping[str, Any]) -> str:
+        """Create a job of kwaivgi/kling-o1/image-to-video with `args`; return its id."""
+        ...
+
+    def wait(self, job_id: str) -> ClientResult:
+        """Poll the job until it ends, as your client does; say how it ended."""
+        ...
+
+
+class ClientCheckFailed(AssertionError):
+    """The client broke the contract or mishandled a response variant."""
+
+
+def check_client(
+    make_client: Callable[[MockHandle], ClientAdapter],
+    mock: MockHandle,
+    *,
+    chosen: Sequence[variants.Variant] = variants.ALL,
+) -> int:
+    """Run the client on generated jobs under each variant; raise on the first problem.
+
+    Returns how many jobs were run.
+    """
+    runs = 0
+
+    def under(variant: variants.Variant) -> Callable[[], None]:
+        @profiles.contract_settings()
+        @given(args=strategies.valid_args)
+        def one(args: dict[str, Any]) -> None:
+            nonlocal runs
+            runs += 1
+            _run_once(make_client, mock, variant, args)
+
+        return one
+
+    for variant in chosen:
+        under(variant)()
+    return runs
+
+
+def _run_once(
+    make_client: Callable[[MockHandle], ClientAdapter],
+    mock: MockHandle,
+    variant: variants.Variant,
+    args: dict[str, Any],
+) -> None:
+    mock.reset()
+    mock.set_clock("per-poll")
+    variant.apply(mock)
+    client = make_client(mock)
+    job_id, result, error = None, None, None
+    try:
+        job_id = client.submit(args)
+        result = client.wait(job_id)
+    except client.errors as raised:  # the client's own, deliberate error
+        error = raised
+    except Exception as crash:  # anything else is the client crashing on a valid answer
+        raise ClientCheckFailed(f"[{variant.name}] the client crashed: {crash!r}") from crash
+    _check_requests(mock, variant)
+    _check_outcome(variant, job_id, result, error)
+
+
+def _check_requests(mock: MockHandle, variant: variants.Variant) -> None:
+    found = mock.violations()
+    if found:
+        lines = "\n".join(f"  {v}" for v in found)
+        raise ClientCheckFailed(f"[{variant.name}] the client broke the contract:\n{lines}")
+    mock.check()
+
+
+def _check_outcome(
+    variant: variants.Variant,
+    job_id: str | None,
+    result: ClientResult | None,
+    error: BaseException | None,
+) -> None:
+    name = variant.name
+    if error is not None:
+        if variant.outcome == "succeeded" and variant.fault is None:
+            raise ClientCheckFailed(
+                f"[{name}] the client raised {error!r} for a job that succeeded"
+            )
+        return  # raising its own error on a failed job or a fault is handling it
+    assert result is not None and job_id is not None
+    if variant.outcome == "failed":
+        if result.status != 3:
+            raise ClientCheckFailed(
+                f"[{name}] the job failed ({variant.reason}); the client "
+                f"says status {result.status}"
+            )
+        return
+    if result.status != 2 or not (result.video_url or "").endswith(f"/files/{job_id}.mp4"):
+        raise ClientCheckFailed(
+            f"[{name}] the job succeeded with its video at "
+            f".../files/{job_id}.mp4; the client says {result}"
+        )

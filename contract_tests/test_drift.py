@@ -1,0 +1,18 @@
+"""Drift: the plan sent to ``--shortapi-target`` and to the in-process mock, compared."""
+
+from __future__ import annotations
+
+from .session import ContractSession
+
+
+def test_the_target_answers_as_the_mock(contract: ContractSession) -> None:
+    """Write reports/drift.{md,json,xml}; fail listing each disagreement and its ids."""
+    report = contract.drift()
+    written = report.write(contract.options.report_dir)
+    lines = [
+        f"  [{d.kind}] {d.item}: {d.detail} ({', '.join(d.assumptions)})"
+        for d in report.disagreements
+    ]
+    assert not lines, (
+        f"{len(lines)} disagreement(s) with the mock; see {written[0]}:\n" + "\n".join(lines)
+    )

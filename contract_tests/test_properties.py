@@ -1,0 +1,111 @@
+"""The contract's properties, checked against ``--shortapi-target``.
+
+On a mock with controls hypothesis generates the requests; on a paid, black-box or replay
+target each property is checked on the plan's answers (the plan is sent once per run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from hypothesis import strategies as st
+
+from mock_server import strategies
+
+from . import plan, properties
+from .client import JobRun
+from .plan import PlanItem
+from .session import ContractSession
+
+SCENARIOS = (None, "fail:content_policy", "fail:internal_error", "fail:timeout")
+jobs = st.builds(
+    lambda body, scenario: plan.job("generated", body, scenario=scenario),
+    strategies.valid_requests,
+    st.sampled_from(SCENARIOS),
+)
+invalid = strategies.invalid_requests.map(plan.from_broken)
+
+
+def _label(prefix: str) -> Callable[[PlanItem], bool]:
+    return lambda item: (item.rule or "").startswith(prefix)
+
+
+def _checked(
+    contract: ContractSession,
+    kind: str,
+    generated: st.SearchStrategy[PlanItem],
+    check: Callable[[JobRun], None],
+    *,
+    only: Callable[[PlanItem], bool] | None = None,
+) -> None:
+    if contract.each(kind, generated, check, only=only) == 0:
+        why = "; ".join(sorted(set(contract.skipped.values()))) or "none in the plan"
+        pytest.skip(f"no {kind} request was sent: {why}")
+
+
+def test_valid_requests_answer_a_job_id_and_their_price(contract: ContractSession) -> None:
+    """valid-create: code 0, a job id, and the amount equal to the price."""
+    _checked(
+        contract, "job", jobs, lambda run: properties.check_accepted(run, exact=contract.exact)
+    )
+
+
+def test_invalid_requests_answer_the_error_envelope_and_cost_nothing(
+    contract: ContractSession,
+) -> None:
+    """invalid-rejected: 4xx, the error envelope, no job, no charge (exact labels on a mock)."""
+    _checked(
+        contract,
+        "invalid",
+        invalid,
+        lambda run: properties.check_rejected(run, exact=contract.exact),
+    )
+
+
+def test_bad_auth_answers_the_envelope(contract: ContractSession) -> None:
+    """invalid-rejected for auth: no key or a malformed header answers 401 and the envelope."""
+    _checked(
+        contract,
+        "invalid",
+        strategies.auth_breaks.map(plan.from_broken),
+        lambda run: properties.check_rejected(run, exact=contract.exact),
+        only=_label("auth."),
+    )
+
+
+def test_unknown_and_missing_job_ids_answer_the_envelope(contract: ContractSession) -> None:
+    """invalid-rejected for queries: an unknown id answers 404, a missing id 400."""
+    queries = st.one_of(
+        strategies.BREAKS["query.unknown_id"], strategies.BREAKS["query.id_required"]
+    ).map(plan.from_broken)
+    _checked(
+        contract,
+        "invalid",
+        queries,
+        lambda run: properties.check_rejected(run, exact=contract.exact),
+        only=_label("query."),
+    )
+
+
+def test_lenient_rules_are_accepted(contract: ContractSession) -> None:
+    """lenient-accepted: warnings only (dangling prompt reference, extra frames, callback)."""
+    _checked(
+        contract,
+        "lenient",
+        strategies.lenient_requests.map(plan.from_broken),
+        lambda run: properties.check_lenient(run, exact=contract.exact),
+    )
+
+
+@pytest.mark.parametrize("check", properties.JOB_CHECKS, ids=lambda c: c.__name__)
+def test_jobs_keep_the_contract_at_every_status(
+    contract: ContractSession, check: Callable[[JobRun], None]
+) -> None:
+    """query-schema, status-order, result-when-succeeded, callback-matches-query."""
+
+    def accepted_then(run: JobRun) -> None:
+        properties.check_accepted(run, exact=contract.exact)
+        check(run)
+
+    _checked(contract, "job", jobs, accepted_then)
