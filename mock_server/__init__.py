@@ -19,7 +19,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .control import MockControl
     from .faults import DropConnection
 
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # the dashboard serves its own under /_mock/
     app.config.from_mapping(settings.DEFAULTS)
     app.config.update(config or {})
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from . import __version__
 from .control import get_control
 from .errors import AUTH_INVALID, BAD_REQUEST, INVALID_PARAMETER, NOT_FOUND, ApiError
+from .store import JOURNAL_FIELDS
 from .validation import parse_json_body
 
 bp = Blueprint("admin", __name__, url_prefix="/_mock")
@@ -152,15 +153,10 @@ def job(job_id: str) -> Response:
 def requests_journal() -> Response:
     """Return the request journal, oldest first; ?limit=N&after=ID&key=&outcome=&request_id=
     &job_id= (with the SQLite store, entries reach it within 10 ms)."""
+    match = {name: request.args[name] for name in JOURNAL_FIELDS if request.args.get(name)}
     entries = get_control(current_app).journal(
-        limit=_int_arg("limit", 100), after=_int_arg("after", 0, high=2**62)
+        limit=_int_arg("limit", 100), after=_int_arg("after", 0, high=2**62), match=match
     )
-    wanted = {
-        name: request.args[name]
-        for name in ("key", "outcome", "request_id", "job_id")
-        if request.args.get(name)
-    }
-    entries = [e for e in entries if all(e.get(k) == v for k, v in wanted.items())]
     return jsonify({"requests": entries})
 
 
@@ -267,6 +263,32 @@ def set_account(key: str) -> Response:
             key, balance=body.get("balance"), max_in_flight=body.get("max_in_flight")
         )
     )
+
+
+@bp.post("/jobs/<job_id>/complete")
+def complete_job(job_id: str) -> Response:
+    """End a job now as succeeded; its callbacks are sent before this answers."""
+    return _finished(get_control(current_app).finish_job(job_id), job_id)
+
+
+@bp.post("/jobs/<job_id>/fail")
+def fail_job(job_id: str) -> Response:
+    """End a job now as failed: {"reason": "content_policy"|"internal_error"|"timeout"}."""
+    body = _json_object(optional=True)
+    reason = body.get("reason", "internal_error")
+    if not isinstance(reason, str):
+        raise ApiError(
+            400, INVALID_PARAMETER, "reason must be content_policy, internal_error or timeout"
+        )
+    return _finished(get_control(current_app).finish_job(job_id, fail=reason), job_id)
+
+
+def _finished(job: dict[str, Any] | None, job_id: str) -> Response:
+    if job is None:
+        raise ApiError(
+            404, NOT_FOUND, f"no running job {job_id[:100]}: unknown, or already finished"
+        )
+    return jsonify(job)
 
 
 @bp.get("/callbacks")

@@ -10,6 +10,8 @@ from collections.abc import Collection
 from .errors import AUTH_INVALID, AUTH_MISSING, ApiError
 
 _BEARER = re.compile(r"^\s*Bearer\s+(\S+)\s*$", re.IGNORECASE)
+# Query parameters that carry secrets (the dashboard's ?token=, keys pasted into URLs).
+_SECRET_PARAM = re.compile(r"(?i)((?:^|[?&\s])(?:token|api_key|apikey|key|access_token)=)[^&\s]+")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -46,6 +48,7 @@ def authenticate(header: str | None, allowed: Collection[str] | None) -> str:
 def redact(text: str, keys: Collection[str] = ()) -> str:
     """Return `text` with every Bearer token and every key in `keys` masked."""
     text = re.sub(r"(?i)(bearer\s+)\S+", r"\1***", text)
+    text = _SECRET_PARAM.sub(r"\1***", text)
     for key in keys:
         if key:
             text = text.replace(key, "***")

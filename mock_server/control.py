@@ -7,6 +7,7 @@ jobs and the journal. The admin HTTP API is a thin layer over it.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -19,7 +20,7 @@ from .callbacks import Dispatcher, get_dispatcher
 from .clock import Clock, check_seconds, get_clock
 from .errors import ConfigError
 from .pricing import format_amount
-from .store import Account, Job, Rule, Runtime, Store, get_store
+from .store import DONE, Account, Job, Rule, Runtime, Store, get_store
 
 _SETTINGS = {
     "profile": config_module.PROFILES,
@@ -216,6 +217,13 @@ class MockControl:
             "outcome": job.outcome,
             "created_at": job.created_at,
             "created_wall": job.created_wall,
+            "queued_for": job.queued_for,
+            "processing_for": None if job.outcome.get("stuck") else job.processing_for,
+            "finishes_at": (
+                None
+                if job.outcome.get("stuck") or runtime.clock == "per-poll"
+                else job.created_at + job.queued_for + job.processing_for
+            ),
             "polls": job.polls,
             "warnings": job.warnings,
         }
@@ -230,9 +238,43 @@ class MockControl:
         job = self.store.get_job(job_id)
         return self.describe(job) if job else None
 
-    def journal(self, *, limit: int = 100, after: int = 0) -> list[dict[str, Any]]:
-        """Return journal entries, oldest first."""
-        return self.store.journal_list(limit=limit, after=after)
+    def journal(
+        self, *, limit: int = 100, after: int = 0, match: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Return journal entries, oldest first, those whose fields equal `match`."""
+        return self.store.journal_list(limit=limit, after=after, match=match)
+
+    def finish_job(self, job_id: str, *, fail: str | None = None) -> dict[str, Any] | None:
+        """End a job now: succeeded, or failed with reason `fail` (a scenario reason name).
+
+        Its refund and callbacks happen before this returns; None if the job is unknown or
+        already over.
+        """
+        runtime = self.store.runtime()
+        now = self.clock.now(runtime)
+        if fail is not None and fail not in scenarios.REASONS:
+            raise ConfigError(f"reason must be one of {', '.join(scenarios.REASONS)}")
+
+        def end(job: Job) -> Job:
+            job.outcome = (
+                {"status": 3, "reason": scenarios.REASONS[fail]} if fail else {"status": 2}
+            )
+            ran = max(now - job.created_at, 0.0)
+            job.queued_for = min(job.queued_for, ran)
+            job.processing_for = ran - job.queued_for
+            job.next_event_at = lifecycle.first_event_at(job, runtime)
+            if job.stage == 1:
+                job.next_event_at = job.created_at + job.queued_for + job.processing_for
+            job.polls = max(job.polls, 3)  # the per-poll clock's final step
+            return job
+
+        ended = self.store.replan_job(job_id, end)
+        if ended is None:
+            return None
+        if runtime.clock == "per-poll":
+            lifecycle.settle_job(self.store, ended, DONE, self.dispatcher.planner(now))
+        self.dispatcher.run_until(now)
+        return self.job(job_id)
 
 
 def get_control(app: Flask) -> MockControl:

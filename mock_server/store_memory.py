@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import OrderedDict, defaultdict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .store import (
@@ -39,12 +39,13 @@ class MemoryStore:
         self._clear()
 
     def _clear(self) -> None:
+        journal_seq = getattr(self, "_counts", {}).get("journal", 0)  # ids never repeat
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._unsettled: dict[str, Job] = {}
         self._accounts: dict[str, Account] = {}
         self._deliveries: dict[int, Delivery] = {}
         self._rules: dict[int, Rule] = {}
-        self._counts: defaultdict[str, int] = defaultdict(int)
+        self._counts: defaultdict[str, int] = defaultdict(int, journal=journal_seq)
         self._journal: deque[dict[str, Any]] = deque(maxlen=self._journal_limit)
         self._seq = 0
 
@@ -95,6 +96,16 @@ class MemoryStore:
                     if len(found) >= limit:
                         break
             return found
+
+    def replan_job(self, job_id: str, change: Callable[[Job], Job]) -> Job | None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.stage == DONE:
+                return None
+            new = change(dataclasses.replace(job))
+            self._jobs[job_id] = new
+            self._unsettled[job_id] = new
+            return dataclasses.replace(new)
 
     def count_jobs(self) -> int:
         with self._lock:
@@ -244,9 +255,16 @@ class MemoryStore:
             self._counts["journal"] += 1
             self._journal.append({**entry, "id": self._counts["journal"]})
 
-    def journal_list(self, *, limit: int = 100, after: int = 0) -> list[dict[str, Any]]:
+    def journal_list(
+        self, *, limit: int = 100, after: int = 0, match: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        wanted = list((match or {}).items())
         with self._lock:
-            entries = [e for e in self._journal if e["id"] > after]
+            entries = [
+                e
+                for e in self._journal
+                if e["id"] > after and all(str(e.get(k)) == v for k, v in wanted)
+            ]
         return entries[-limit:] if limit else []
 
     def runtime(self) -> Runtime:

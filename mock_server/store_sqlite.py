@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 try:
@@ -23,6 +23,7 @@ except ImportError:  # pragma: no cover - Windows
 
 from .store import (
     DONE,
+    JOURNAL_FIELDS,
     Account,
     Delivery,
     Job,
@@ -165,6 +166,23 @@ class SQLiteStore:
                 f"{self._SELECT_JOB} WHERE owner = ? ORDER BY seq DESC LIMIT ?", (owner, limit)
             )
         return [self._job(row) for row in rows.fetchall()]
+
+    def replan_job(self, job_id: str, change: Callable[[Job], Job]) -> Job | None:
+        with self._write() as db:
+            row = db.execute(
+                f"{self._SELECT_JOB} WHERE id = ? AND stage < ?", (job_id, DONE)
+            ).fetchone()
+            if row is None:
+                return None
+            new = change(self._job(row))
+            data = new.to_dict()
+            for column in _JOB_COLUMNS:
+                del data[column]
+            db.execute(
+                "UPDATE jobs SET polls = ?, next_event_at = ?, data = ? WHERE id = ?",
+                (new.polls, new.next_event_at, json.dumps(data), job_id),
+            )
+            return new
 
     def count_jobs(self) -> int:
         return int(self._db().execute("SELECT count(*) FROM jobs").fetchone()[0])
@@ -423,16 +441,24 @@ class SQLiteStore:
             if last // _TRIM_EVERY != (last - len(batch)) // _TRIM_EVERY:
                 db.execute("DELETE FROM journal WHERE id <= ?", (last - self.journal_limit,))
 
-    def journal_list(self, *, limit: int = 100, after: int = 0) -> list[dict[str, Any]]:
+    def journal_list(
+        self, *, limit: int = 100, after: int = 0, match: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]:
         self.flush()
         # Other worker processes store theirs within FLUSH_SECONDS: wait that long.
         time.sleep(2 * FLUSH_SECONDS)
+        filters, params = "", []
+        for name, value in (match or {}).items():
+            if name not in JOURNAL_FIELDS:
+                raise ValueError(f"cannot filter the journal by {name!r}")
+            filters += f" AND json_extract(data, '$.{name}') = ?"
+            params.append(value)
         rows = (
             self._db()
             .execute(
                 "SELECT id, data FROM journal WHERE id > ? AND id > "
-                "(SELECT coalesce(max(id), 0) FROM journal) - ? ORDER BY id DESC LIMIT ?",
-                (after, self.journal_limit, limit),
+                f"(SELECT coalesce(max(id), 0) FROM journal) - ?{filters} ORDER BY id DESC LIMIT ?",
+                (after, self.journal_limit, *params, limit),
             )
             .fetchall()
         )

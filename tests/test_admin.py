@@ -124,3 +124,61 @@ def test_bad_journal_query_answers_envelope(client: FlaskClient, query_string: s
     response = client.get(f"/_mock/requests?{query_string}")
     assert response.status_code == 400
     assert response.json["code"] == 1201
+
+
+def test_complete_a_job_now(client: FlaskClient) -> None:
+    job_id = create(client, body()).json["data"]["job_id"]
+    ended = client.post(f"/_mock/jobs/{job_id}/complete")
+    assert ended.status_code == 200
+    assert ended.json["status"] == 2
+    assert query(client, job_id).json["data"]["status"] == 2
+    again = client.post(f"/_mock/jobs/{job_id}/complete")
+    assert again.status_code == 404  # already over
+
+
+def test_fail_a_job_now_refunds_it(client: FlaskClient) -> None:
+    client.post("/_mock/accounts/test-key-1", json={"balance": "1"})
+    job_id = create(client, body()).json["data"]["job_id"]
+    advance(client, 3)  # processing
+    ended = client.post(f"/_mock/jobs/{job_id}/fail", json={"reason": "timeout"})
+    assert ended.json["status"] == 3
+    data = query(client, job_id).json["data"]
+    assert (data["status"], data["reason"]) == (3, "generation timed out")
+    assert client.get("/_mock/accounts/test-key-1").json["balance"] == "1"
+    assert client.post("/_mock/jobs/nope/fail").status_code == 404
+    bad = client.post(
+        f"/_mock/jobs/{create(client, body()).json['data']['job_id']}/fail",
+        json={"reason": "gremlins"},
+    )
+    assert bad.status_code == 400
+
+
+def test_finishing_a_per_poll_job(make_app: Any) -> None:
+    client = make_app(CLOCK="per-poll").test_client()
+    job_id = create(client, body()).json["data"]["job_id"]
+    client.post(f"/_mock/jobs/{job_id}/fail")
+    assert query(client, job_id).json["data"]["status"] == 3
+
+
+def test_job_detail_says_when_it_finishes(client: FlaskClient) -> None:
+    job_id = create(client, body()).json["data"]["job_id"]
+    detail = client.get(f"/_mock/jobs/{job_id}").json
+    assert (detail["queued_for"], detail["processing_for"], detail["finishes_at"]) == (2, 8, 10)
+
+
+def test_journal_filters_apply_before_the_limit(client: FlaskClient) -> None:
+    create(client, body(mode="bad"))
+    for _ in range(5):
+        create(client, body())
+    rejected = client.get("/_mock/requests?outcome=rejected&limit=1").json["requests"]
+    assert [e["status"] for e in rejected] == [400]
+
+
+def test_journal_ids_never_repeat_after_reset(client: FlaskClient) -> None:
+    create(client, body())
+    last = client.get("/_mock/requests").json["requests"][-1]["id"]
+    client.post("/_mock/reset")
+    create(client, body())
+    assert [
+        e["id"] > last for e in client.get(f"/_mock/requests?after={last}").json["requests"]
+    ] == [True]

@@ -123,3 +123,9 @@ def test_memory_store_forgets_oldest_finished_jobs_first() -> None:
     more = [new(), new()]  # in-flight jobs are never dropped, even past the limit
     kept = [j["id"] for j in client.get("/_mock/jobs").json["jobs"]]
     assert kept == [more[1], more[0], fresh[1], fresh[0]]
+
+
+def test_tokens_in_urls_are_masked() -> None:
+    assert redact_line("GET /_mock/ui?token=s3cret&poll=100 HTTP/1.1", []) == (
+        "GET /_mock/ui?token=***&poll=100 HTTP/1.1"
+    )
