@@ -8,7 +8,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from helpers import body, create
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from mock_server import schemas
 from mock_server.errors import ApiError
 from mock_server.validation import validate_create
 
@@ -241,3 +244,45 @@ def test_accepted_request_returns_warnings_in_header(client: FlaskClient) -> Non
     warnings = json.loads(response.headers["X-Mock-Warnings"])
     assert [w["rule"] for w in warnings] == ["prompt.reference_exists"]
     assert set(response.json["data"]) == {"amount", "job_id"}
+
+
+# The fast yes/no check (jsonschema-rs) and the explaining validator (jsonschema) must agree,
+# or a request could pass one and fail the other.
+_url_texts = st.one_of(
+    st.text(max_size=60),
+    st.builds(
+        lambda scheme, host, path, ext, tail: f"{scheme}://{host}/{path}{ext}{tail}",
+        st.sampled_from(["http", "https", "HTTPS", "ftp", "data", ""]),
+        st.text(st.characters(min_codepoint=33, max_codepoint=0x2FF), max_size=15),
+        st.text(st.characters(min_codepoint=33, max_codepoint=0x2FF), max_size=15),
+        st.sampled_from([".jpg", ".JPEG", ".png", ".webp", ".gif", "", ".jpg "]),
+        st.sampled_from(["", "?a=1", "#x", "?q=a b", "%zz", "/"]),
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(url=_url_texts)
+def test_fast_check_agrees_with_jsonschema_on_image_urls(url: str) -> None:
+    args = {**body()["args"], "images": [url]}
+    name = "models/kling-o1-image-to-video.args.json"
+    assert schemas.fast_check(name)(args) == schemas.validator(name).is_valid(args)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    args=st.dictionaries(
+        st.sampled_from(
+            ["mode", "action", "prompt", "duration", "images", "elements", "aspect_ratio", "extra"]
+        ),
+        st.none()
+        | st.integers()
+        | st.sampled_from(["std", "pro", "frame", "refer", "5", "16:9"])
+        | st.text(max_size=30)
+        | st.lists(st.text(max_size=30) | _url_texts, max_size=8)
+        | st.lists(st.fixed_dictionaries({"frontal_image_url": _url_texts}), max_size=3),
+    )
+)
+def test_fast_check_agrees_with_jsonschema_on_args(args: Any) -> None:
+    name = "models/kling-o1-image-to-video.args.json"
+    assert schemas.fast_check(name)(args) == schemas.validator(name).is_valid(args)
