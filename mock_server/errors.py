@@ -7,6 +7,7 @@ Codes and statuses follow upstream Kling (assumption A-error-codes); the text go
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,16 @@ class ApiError(MockError):
 
     def __str__(self) -> str:
         return f"HTTP {self.status} code {self.code}: {self.text}"
+
+
+def parse_tokens(text: str, valid: re.Pattern[str], what: str, usage: str) -> list[str]:
+    """Split a control text ("fail:timeout, callback:drop") into tokens that match `valid`,
+    or raise the 400 naming the unknown ones and listing the `usage`."""
+    found = [t.strip().lower() for t in re.split(r"[,\s]+", text) if t.strip()]
+    bad = [t for t in found if not valid.match(t)]
+    if bad:
+        raise ApiError(400, INVALID_PARAMETER, f"unknown {what} {', '.join(bad)}; use {usage}")
+    return found
 
 
 def envelope(code: int, text: str) -> dict[str, Any]:

@@ -33,11 +33,16 @@ from .errors import (
     TIMEOUT,
     UNAVAILABLE,
     ApiError,
+    parse_tokens,
 )
 
 HEADER = "X-Mock-Fault"
 ENDPOINTS = ("create", "query")
 DROP_KEY = "shortapi.drop"
+_USAGE = (
+    "429, 429:concurrency, 429:balance, 500, 502, 503, 504, reset, empty, latency:MS, "
+    "latency:MIN-MAX or retry-after:SECONDS"
+)
 _TOKENS = re.compile(
     r"^(429(?::(?:rate|concurrency|balance))?|500|502|503|504|reset|empty|"
     r"latency:\d+(?:-\d+)?|retry-after:\d+)$"
@@ -60,17 +65,7 @@ _STATUS = {
 
 def tokens(text: str) -> list[str]:
     """Split a fault text ("latency:200, 503") into checked tokens."""
-    found = [t.strip().lower() for t in re.split(r"[,\s]+", text) if t.strip()]
-    bad = [t for t in found if not _TOKENS.match(t)]
-    if bad:
-        raise ApiError(
-            400,
-            INVALID_PARAMETER,
-            f"unknown fault {', '.join(bad)}; use 429, 429:concurrency, "
-            "429:balance, 500, 502, 503, 504, reset, empty, latency:MS, "
-            "latency:MIN-MAX or retry-after:SECONDS",
-        )
-    return found
+    return parse_tokens(text, _TOKENS, "fault", _USAGE)
 
 
 def check_random(spec: Any) -> dict[str, Any]:

@@ -13,7 +13,8 @@ the run with ``--shortapi-check=off``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager as ContextManager
 from typing import Any
 
 import pytest
@@ -191,16 +192,24 @@ def _base_urls(request: pytest.FixtureRequest) -> tuple[str, ...]:
     return (testing.API_URL, *request.config.option.shortapi_base_url)
 
 
+def _in_process(
+    app: Flask,
+    request: pytest.FixtureRequest,
+    router: Callable[[Flask, tuple[str, ...]], ContextManager[Any]],
+) -> Iterator[testing.MockHandle]:
+    handle = testing.MockHandle(app, testing.API_URL)
+    _prepare(handle, request)
+    with router(app, _base_urls(request)):
+        yield handle
+    _finish(handle)
+
+
 @pytest.fixture
 def shortapi_responses(
     shortapi_app: Flask, request: pytest.FixtureRequest
 ) -> Iterator[testing.MockHandle]:
     """No socket: `requests` calls to https://api.shortapi.ai go into the mock."""
-    handle = testing.MockHandle(shortapi_app, testing.API_URL)
-    _prepare(handle, request)
-    with testing.responses_router(shortapi_app, _base_urls(request)):
-        yield handle
-    _finish(handle)
+    yield from _in_process(shortapi_app, request, testing.responses_router)
 
 
 @pytest.fixture
@@ -208,11 +217,7 @@ def shortapi_httpx(
     shortapi_app: Flask, request: pytest.FixtureRequest
 ) -> Iterator[testing.MockHandle]:
     """No socket: httpx calls (Client and AsyncClient) to the API go into the mock."""
-    handle = testing.MockHandle(shortapi_app, testing.API_URL)
-    _prepare(handle, request)
-    with testing.respx_router(shortapi_app, _base_urls(request)):
-        yield handle
-    _finish(handle)
+    yield from _in_process(shortapi_app, request, testing.respx_router)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socketserver
 import threading
 import time
 from collections.abc import Iterable
@@ -30,6 +31,31 @@ class Received:
     def json(self) -> Any:
         """Return the body parsed as JSON."""
         return json.loads(self.body)
+
+
+class BackgroundServer:
+    """Run a `socketserver` server in a daemon thread; stop it and free its port."""
+
+    def __init__(
+        self, server: socketserver.BaseServer, *, name: str, poll_interval: float = 0.05
+    ) -> None:
+        self.server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            name=name,
+            daemon=True,
+            kwargs={"poll_interval": poll_interval},
+        )
+
+    def start(self) -> None:
+        """Serve in the background."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=10)
 
 
 class CallbackReceiver:
@@ -55,7 +81,7 @@ class CallbackReceiver:
         self._lock = threading.Condition()
         self._server = ThreadingHTTPServer((host, port), self._handler())
         self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self._background = BackgroundServer(self._server, name="shortapi-callback-receiver")
 
     @property
     def url(self) -> str:
@@ -109,18 +135,12 @@ class CallbackReceiver:
 
     def start(self) -> CallbackReceiver:
         """Serve in a background thread."""
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._background.start()
         return self
 
     def stop(self) -> None:
         """Stop serving and release the port."""
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
+        self._background.stop()
 
     def __enter__(self) -> CallbackReceiver:
         return self.start()

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from .errors import INVALID_PARAMETER, ApiError
+from .errors import parse_tokens
 
 REASONS = {  # assumption A-failure-reasons
     "content_policy": "content policy violation: the prompt or an input image was flagged",
@@ -27,6 +27,11 @@ REASONS = {  # assumption A-failure-reasons
 HEADER = "X-Mock-Scenario"
 _MARKER = re.compile(r"\[mock:([^\]]*)\]", re.IGNORECASE)
 _NUMBER = r"\d+(?:\.\d+)?"
+_USAGE = (
+    "succeed, fail, fail:content_policy, fail:internal_error, fail:timeout, stuck, slow, "
+    "slow:SECONDS, callback:duplicate, callback:delay:SECONDS, callback:out-of-order or "
+    "callback:drop"
+)
 _TOKENS = re.compile(
     rf"^(succeed|fail(?::(?:{'|'.join(REASONS)}))?|stuck|slow(?::{_NUMBER})?|"
     rf"callback:(?:duplicate|drop|out-of-order|delay:{_NUMBER}))$"
@@ -36,18 +41,7 @@ SLOW_FACTOR = 10.0
 
 def tokens(text: str) -> list[str]:
     """Split a scenario text ("fail:timeout, callback:drop") into checked tokens."""
-    found = [t.strip().lower() for t in re.split(r"[,\s]+", text) if t.strip()]
-    bad = [t for t in found if not _TOKENS.match(t)]
-    if bad:
-        raise ApiError(
-            400,
-            INVALID_PARAMETER,
-            f"unknown scenario {', '.join(bad)!s}; use succeed, fail, "
-            "fail:content_policy, fail:internal_error, fail:timeout, stuck, slow, "
-            "slow:SECONDS, callback:duplicate, callback:delay:SECONDS, "
-            "callback:out-of-order or callback:drop",
-        )
-    return found
+    return parse_tokens(text, _TOKENS, "scenario", _USAGE)
 
 
 def prompt_tokens(prompt: Any) -> list[str]:

@@ -448,11 +448,8 @@ class Break:
     rule: str
     spot: Spot
     pointer: str
-    mutate: Mutation  # value at the spot -> broken value (or _DELETE)
+    mutate: Mutation  # the value at the spot -> its broken value
     assumptions: tuple[str, ...]
-
-
-_DELETE = object()
 
 
 def _value_schema(schema: Mapping[str, Any], drop: str) -> Draft202012Validator:
@@ -522,6 +519,10 @@ def _not_in_enum(schema: Mapping[str, Any]) -> Mutation:
     return mutate
 
 
+def _without(key: str) -> Mutation:
+    return lambda draw, value: {k: v for k, v in value.items() if k != key}
+
+
 def _unknown_key(schema: Mapping[str, Any]) -> Mutation:
     known = set(schema.get("properties", {}))
     # Letters only: the mock does not escape "~" and "/" in the pointers it names.
@@ -570,7 +571,7 @@ def _breaks_at(spot: Spot) -> Iterator[Break]:
         own = (child["x-assumption"],) if "x-assumption" in child else ()
         yield make(
             "required",
-            lambda draw, value: _DELETE,
+            _without(key),
             at=f"{pointer}/{escape(key)}",
             label_at=f"{where}/{escape(key)}",
             assumptions=own,
@@ -620,24 +621,18 @@ def _materialize(draw: st.DrawFn, body: dict[str, Any], path: tuple[str, ...]) -
 
 
 def _apply(draw: st.DrawFn, body: dict[str, Any], chosen: Break) -> dict[str, Any]:
+    """Return a copy of `body` with `chosen` broken (the spot made to exist first)."""
     body = json.loads(json.dumps(body))  # a deep copy
     path = chosen.spot.path
-    if path:
-        _materialize(draw, body, path)
+    if not path:  # the envelope itself: a key removed or added
+        broken: dict[str, Any] = chosen.mutate(draw, body)
+        return broken
+    _materialize(draw, body, path)
     parent: Any = body
     for part in path[:-1]:
         parent = parent[0] if part == "*" else parent[part]
-    key: Any = 0 if path and path[-1] == "*" else (path[-1] if path else None)
-    if chosen.rule == "schema.required":
-        target = parent[key] if path else body
-        target.pop(chosen.pointer.rsplit("/", 1)[1].replace("~1", "/").replace("~0", "~"))
-    elif chosen.rule == "schema.additionalProperties":
-        target = parent[key] if path else body
-        broken = chosen.mutate(draw, target)
-        target.clear()
-        target.update(broken)
-    else:
-        parent[key] = chosen.mutate(draw, parent[key])
+    key: Any = 0 if path[-1] == "*" else path[-1]
+    parent[key] = chosen.mutate(draw, parent[key])
     return body
 
 

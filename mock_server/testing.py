@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -24,6 +23,7 @@ from . import contract
 from .callbacks import get_dispatcher
 from .control import MockControl, get_control, key_id
 from .errors import MockError
+from .receiver import BackgroundServer
 
 API_URL = "https://api.shortapi.ai"
 TEST_KEY = "sk-test-shortapi-mock"
@@ -168,11 +168,12 @@ class ThreadedServer:
         self, app: Flask, *, host: str = "127.0.0.1", port: int = 0, poll_interval: float = 0.05
     ) -> None:
         self.app = app
-        self.poll_interval = poll_interval
         self._server: BaseWSGIServer = make_server(
             host, port, app, threaded=True, request_handler=_QuietHandler
         )
-        self._thread: threading.Thread | None = None
+        self._background = BackgroundServer(
+            self._server, name="shortapi-mock-server", poll_interval=poll_interval
+        )
 
     @property
     def base_url(self) -> str:
@@ -181,21 +182,12 @@ class ThreadedServer:
 
     def start(self) -> ThreadedServer:
         """Serve in a daemon thread."""
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": self.poll_interval},
-            name="shortapi-mock-server",
-            daemon=True,
-        )
-        self._thread.start()
+        self._background.start()
         return self
 
     def stop(self) -> None:
         """Stop serving, close the port and stop the callback thread."""
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread:
-            self._thread.join(timeout=10)
+        self._background.stop()
         get_dispatcher(self.app).stop()
 
     def __enter__(self) -> ThreadedServer:
