@@ -16,25 +16,25 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-RECORDER = '''
+RECORDER = """
 import json, os
 
 def pytest_runtest_logreport(report):
     with open(os.environ["PHASES_OUT"], "a") as out:
         out.write(json.dumps([report.nodeid, report.when, report.duration]) + "\\n")
-'''
+"""
 
-TRIVIAL = '''
+TRIVIAL = """
 def test_{n}({fixture}):
     assert {fixture}.base_url
-'''
+"""
 
-BASELINE = '''
+BASELINE = """
 def test_{n}():
     assert True
-'''
+"""
 
-JOB = '''
+JOB = """
 import requests
 
 BODY = {{"model": "kwaivgi/kling-o1/image-to-video",
@@ -51,7 +51,7 @@ def test_ten_second_job(shortapi_mock, shortapi_receiver):
                         headers=shortapi_mock.headers).json()["data"]
     assert data["status"] == 2
     assert shortapi_receiver.bodies()[0]["data"]["job_id"] == job_id
-'''
+"""
 
 
 def run(tests: str, workdir: Path) -> list[tuple[str, str, float]]:
@@ -60,9 +60,12 @@ def run(tests: str, workdir: Path) -> list[tuple[str, str, float]]:
     (workdir / "conftest.py").write_text(RECORDER)
     out = workdir / "phases.jsonl"
     out.unlink(missing_ok=True)
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                    str(workdir)], check=True, capture_output=True,
-                   env={**__import__("os").environ, "PHASES_OUT": str(out)})
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(workdir)],
+        check=True,
+        capture_output=True,
+        env={**__import__("os").environ, "PHASES_OUT": str(out)},
+    )
     return [tuple(json.loads(line)) for line in out.read_text().splitlines()]  # type: ignore[misc]
 
 
@@ -94,8 +97,10 @@ def main() -> int:
         phases = {phase: seconds * 1000 for _, phase, seconds in rows}
         results["ten_second_job_call_ms"] = round(phases["call"], 2)
         results["ten_second_job_with_session_start_ms"] = round(sum(phases.values()), 1)
-    labels = {"ten_second_job_call_ms": "10 s job + callback (test body)",
-              "ten_second_job_with_session_start_ms": "  same, with server start/stop"}
+    labels = {
+        "ten_second_job_call_ms": "10 s job + callback (test body)",
+        "ten_second_job_with_session_start_ms": "  same, with server start/stop",
+    }
     for name, value in results.items():
         print(f"{labels.get(name, name + ' overhead'):36s} {value:8.2f} ms")
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)

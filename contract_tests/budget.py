@@ -119,7 +119,8 @@ def planned_spend(plan: Iterable[tuple[str, Decimal, bool]], cap: Decimal) -> li
         sent_count += sent
         lines.append(f"  ${bound:<6} {'paid job' if sent else 'skipped: over the cap':<33} {label}")
     lines.append(
-        f"  planned ${total} for {sent_count} paid job(s) under the ${cap} cap; "
-        f"at most ${fits} will be spent"
+        f"  planned ${format_amount(total)} for {sent_count} paid job(s) under the "
+        f"${format_amount(cap)} cap; "
+        f"at most ${format_amount(fits)} will be spent"
     )
     return lines

@@ -11,7 +11,6 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from mock_server.receiver import CallbackReceiver
@@ -117,8 +116,11 @@ class ApiClient:
         self.timeout, self.poll_interval, self.max_retries = timeout, poll_interval, max_retries
         self.observe = observe  # called with (item name, exchange): the recorder
 
-    def send(self, request: WireRequest, *, at: float = 0.0, name: str = "") -> Exchange:
-        """Send `request`, waiting out 429s (and 5xx on queries) as Retry-After says."""
+    def send(self, request: WireRequest, *, start: float | None = None, name: str = "") -> Exchange:
+        """Send `request`, waiting out 429s (and 503s on queries) as Retry-After says.
+
+        The exchange's time is the target's clock when the answer came, less `start`.
+        """
         retry = IDEMPOTENT_RETRY_STATUSES if request.method == "GET" else RETRY_STATUSES
         waited: list[float] = []
         response = self.target.send(request, self.key)
@@ -127,6 +129,7 @@ class ApiClient:
             self.target.sleep(delay)
             waited.append(delay)
             response = self.target.send(request, self.key)
+        at = self.target.clock() - start if start is not None else 0.0
         exchange = Exchange(request, response, at, tuple(waited), self.target.base_url)
         if self.observe:
             self.observe(name, exchange)
@@ -173,20 +176,18 @@ class ApiClient:
     def _follow(self, run: JobRun, start: float) -> None:
         """Poll until a terminal status (or the timeout); then query once more."""
         assert run.job_id is not None
-        interval, name = self.poll_interval, run.item.name
+        interval, name, query = self.poll_interval, run.item.name, WireRequest.job_query(run.job_id)
         while True:
-            at = self.target.clock() - start
-            poll = self.send(WireRequest.job_query(run.job_id), at=at, name=name)
+            poll = self.send(query, start=start, name=name)
             run.polls.append(poll)
             if status_of(poll) in TERMINAL or status_of(poll) is None:
                 break
-            if at >= self.timeout:
+            if poll.at >= self.timeout:
                 run.timed_out = True
                 return
             self._wait(interval)
             interval = min(interval * 2, MAX_BACKOFF)
-        at = self.target.clock() - start
-        run.final = self.send(WireRequest.job_query(run.job_id), at=at, name=name)
+        run.final = self.send(query, start=start, name=name)
 
     def _wait(self, interval: float) -> None:
         """Let time pass: the mock's clock when it has controls, else the wall clock."""
@@ -194,10 +195,6 @@ class ApiClient:
             self.target.controls.advance(self.poll_interval)
         else:
             self.target.sleep(interval)
-
-    def spent(self) -> Decimal:
-        """Return what this client's budget has spent."""
-        return self.budget.spent
 
 
 CALLBACK_WAIT = 5.0  # wall seconds a background sender may take to deliver

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from hypothesis import given
+from hypothesis import Phase, given
 
 from mock_server import strategies, variants
 from mock_server.testing import MockHandle
@@ -43,7 +43,10 @@ class ClientResult:
 class ClientAdapter(Protocol):
     """Your client, wrapped for the check."""
 
-    errors: tuple[type[BaseException], ...]  # the exceptions your client raises on purpose
+    @property
+    def errors(self) -> tuple[type[BaseException], ...]:
+        """The exceptions your client raises on purpose (not a crash)."""
+        ...
 
     def submit(self, args: Mapping[str, Any]) -> str:
         """Create a job of kwaivgi/kling-o1/image-to-video with `args`; return its id."""
@@ -63,15 +66,22 @@ def check_client(
     mock: MockHandle,
     *,
     chosen: Sequence[variants.Variant] = variants.ALL,
+    shrink: bool = True,
+    examples: int | None = None,
 ) -> int:
     """Run the client on generated jobs under each variant; raise on the first problem.
 
+    With `shrink`, hypothesis first looks for the smallest args that show the problem;
+    `examples` per variant defaults to the active contract profile's ``max_examples``.
     Returns how many jobs were run.
     """
     runs = 0
+    phases = tuple(Phase) if shrink else (Phase.explicit, Phase.reuse, Phase.generate)
 
     def under(variant: variants.Variant) -> Callable[[], None]:
-        @profiles.contract_settings()
+        @profiles.contract_settings(
+            phases=phases, **({"max_examples": examples} if examples else {})
+        )
         @given(args=strategies.valid_args)
         def one(args: dict[str, Any]) -> None:
             nonlocal runs
@@ -91,7 +101,9 @@ def _run_once(
     variant: variants.Variant,
     args: dict[str, Any],
 ) -> None:
+    check_on_teardown = mock.check_on_teardown
     mock.reset()
+    mock.check_on_teardown = check_on_teardown  # reset() would turn a test's opt-out off
     mock.set_clock("per-poll")
     variant.apply(mock)
     client = make_client(mock)

@@ -19,6 +19,8 @@ from .client import JobRun, status_of
 from .wire import Exchange
 
 TIMING_FACTOR = 5.0  # times slower or faster than the mock before timing counts as drift
+# Reported, but not a failure: the mock is fast on purpose (A-timing; --processing-seconds).
+INFORMATIONAL = ("timing",)
 MESSAGES = {  # message -> (its schema, the assumption of a field the schema does not know)
     "create": ("create-response.json", "A-amount-format"),
     "query": ("query-response.json", "A-query-data-id"),
@@ -39,6 +41,11 @@ class Disagreement:
     assumptions: tuple[str, ...]
     exchange: Exchange  # the target's exchange: its reproducer
 
+    @property
+    def informational(self) -> bool:
+        """Say whether this is reported only (the mock differs here on purpose)."""
+        return self.kind in INFORMATIONAL
+
     def to_dict(self) -> dict[str, Any]:
         """Return the disagreement as JSON-ready data (with a curl reproducer)."""
         return {
@@ -48,6 +55,7 @@ class Disagreement:
             "mock": self.mock,
             "target": self.target,
             "assumptions": list(self.assumptions),
+            "informational": self.informational,
             "curl": self.exchange.request.curl(self.exchange.base_url),
         }
 

@@ -26,6 +26,7 @@ from mock_server.errors import (
 from . import plan, properties
 from .client import TERMINAL, JobRun, status_of
 from .session import ContractSession
+from .targets import Controls
 from .wire import Exchange, WireRequest
 
 FAULTS = {  # fault token -> (HTTP status, envelope code), assumption A-error-codes
@@ -52,8 +53,9 @@ ACCOUNT = properties.Property(
 
 def machine_for(session: ContractSession) -> type[RuleBasedStateMachine]:
     """Return a state machine class bound to `session` (its target must offer controls)."""
-    controls = session.target.controls
-    assert controls is not None, "the stateful test needs the mock's controls"
+    found = session.target.controls
+    assert found is not None, "the stateful test needs the mock's controls"
+    controls: Controls = found
 
     class JobMachine(RuleBasedStateMachine):
         """Jobs created, queried and faulted in any order, with the clock moved by hand."""

@@ -8,6 +8,7 @@ first, paid jobs after. A replay target brings the plan it was recorded with.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,7 +32,6 @@ JOB_ASSUMPTIONS = (
     "A-timing",
 )
 FAILED_JOB_ASSUMPTIONS = ("A-failed-refunded", "A-failed-reason-field", "A-failure-reasons")
-KINDS = ("invalid", "job", "lenient")
 _PRICES = strategies.MODEL.price_per_second
 _CHEAPEST = min(_PRICES, key=_PRICES.__getitem__)  # planned jobs use the cheapest mode
 
@@ -157,11 +157,38 @@ def build(answer: Answer, *, shrink: bool, scenarios: bool, live_images: bool) -
     wanted += [bodies.map(lambda b: job("minimal", b)), refer.map(lambda b: job("refer", b))]
     if scenarios:
         wanted.append(bodies.map(lambda b: job("failed", b, scenario="fail:content_policy")))
-    wanted += [
-        strategies.LENIENT_BREAKS[label].map(from_broken)
-        for label in sorted(strategies.LENIENT_BREAKS)
+    lenient = [
+        strategies.LENIENT_BREAKS[k].map(from_broken) for k in sorted(strategies.LENIENT_BREAKS)
     ]
+    wanted += [s.map(_payable) for s in lenient] if live_images else lenient
     return [_search(strategy, agrees, shrink=shrink) for strategy in wanted]
+
+
+def _payable(item: PlanItem) -> PlanItem:
+    """Return a lenient item a paid target can really run: documented images, cheapest mode.
+
+    The lenient rules count images and elements, so swapping URLs keeps the rule broken.
+    """
+    body = item.request.json()
+    urls = strategies.documented_images
+    args = dict(body["args"], mode=_CHEAPEST)
+    args["images"] = [urls[i % len(urls)] for i in range(len(args["images"]))]
+    args["elements"] = [
+        {
+            **e,
+            "frontal_image_url": urls[0],
+            **(
+                {"reference_image_urls": urls[: len(e["reference_image_urls"])]}
+                if "reference_image_urls" in e
+                else {}
+            ),
+        }
+        for e in args.get("elements", [])
+    ]
+    if not args["elements"]:
+        del args["elements"]
+    request = item.request.with_body({**body, "args": args})
+    return dataclasses.replace(item, request=request, bound=_bound(request))
 
 
 def answer_with(target: Any, key: Secret) -> Answer:

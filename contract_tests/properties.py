@@ -144,8 +144,12 @@ def check_rejected(run: JobRun, *, exact: bool) -> None:
             f"says HTTP {expected.status} code {expected.code}",
             exchange,
         )
-    if exact and run.item.pointer and run.item.pointer not in _pointers(exchange):
-        prop.fail(f"the mock did not name {run.item.pointer} in X-Mock-Errors", exchange)
+    if exact and run.item.pointer and _pointers(exchange) != {run.item.pointer}:
+        prop.fail(
+            f"X-Mock-Errors names {sorted(_pointers(exchange))}, not only "
+            f"{run.item.pointer}: the request broke more than one rule",
+            exchange,
+        )
     if run.before != run.after:
         prop.fail(
             f"a refused request changed the key's jobs or spend: {run.before} -> {run.after}",

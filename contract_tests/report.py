@@ -87,8 +87,10 @@ class DriftReport:
             f"{len(self.disagreements)} disagreement(s); {len(self.skipped)} not sent.",
         ]
         if self.budget:
+            free = "" if self.budget.get("enforced") else " (not enforced: the target is free)"
             lines.append(
-                f"Budget: spent ${self.budget.get('spent')} of the ${self.budget.get('cap')} cap."
+                f"Budget: spent ${self.budget.get('spent')} of the ${self.budget.get('cap')} "
+                f"cap{free}."
             )
         if self.disagreements:
             lines += ["", "| assumption | disagreements |", "|---|---|"]
@@ -98,7 +100,8 @@ class DriftReport:
                 "",
                 f"## {number}. {d.kind}: {d.item}",
                 "",
-                d.detail,
+                d.detail
+                + (" (reported only: the mock differs here on purpose)" if d.informational else ""),
                 "",
                 f"- assumptions: {', '.join(d.assumptions)}",
                 f"- mock: `{json.dumps(d.mock, ensure_ascii=False)}`",

@@ -89,31 +89,31 @@ def served_mock(workdir: Path, args: Sequence[str] = ()) -> Iterator[str]:
         _stop(process)
 
 
+# Only the plugins the suite needs: autoloading every installed one (schemathesis, ...)
+# costs seconds per run.
+PLUGINS = ("-p", "_hypothesis_pytestplugin", "-p", "mock_server.plugin", "-p", "no:cacheprovider")
+
+
 def run_pytest(
-    args: Sequence[str],
-    *,
-    env: dict[str, str] | None = None,
-    cwd: Path | None = None,
-    timeout: float = 300.0,
+    args: Sequence[str], *, env: dict[str, str | None] | None = None, timeout: float = 300.0
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m pytest contract_tests ARGS`` in a subprocess; return its result."""
+    """Run ``python -m pytest contract_tests ARGS`` (the smoke profile) in a subprocess.
+
+    `env` adds variables to this process's environment (None removes one).
+    """
     command = [
         sys.executable,
         "-m",
         "pytest",
         "contract_tests",
-        "-p",
-        "no:cacheprovider",
+        *PLUGINS,
         "-q",
+        "--hypothesis-profile=contract-smoke",
         *args,
     ]
-    root = cwd or Path(__file__).resolve().parent.parent
+    merged = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", **(env or {})}
+    clean = {k: v for k, v in merged.items() if v is not None}
+    root = Path(__file__).resolve().parent.parent
     return subprocess.run(
-        command,
-        cwd=root,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+        command, cwd=root, env=clean, capture_output=True, text=True, timeout=timeout, check=False
     )

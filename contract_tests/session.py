@@ -24,9 +24,9 @@ from . import drift, plan, profiles
 from .budget import Budget, BudgetError
 from .client import ApiClient, JobRun, Snapshot
 from .plan import PlanItem
-from .recording import Recorder
+from .recording import Recorder, ReplayTarget
 from .report import DriftReport
-from .targets import InProcessTarget, Target
+from .targets import HttpTarget, InProcessTarget, LiveTarget, Target
 from .wire import Secret
 
 Check = Callable[[JobRun], None]
@@ -101,12 +101,7 @@ class ContractSession:
             self._plan = (
                 [PlanItem.from_dict(item) for item in recorded]
                 if recorded is not None
-                else plan.build(
-                    plan.answer_with(self.reference, self.reference_client.key),
-                    shrink=self.options.shrink,
-                    scenarios=self.exact,
-                    live_images=self.target.paid,
-                )
+                else _built_plan(self, self.options.shrink, self.exact, self.target.paid)
             )
         return self._plan
 
@@ -156,13 +151,15 @@ class ContractSession:
         check: Check,
         *,
         only: Callable[[PlanItem], bool] | None = None,
+        examples: int | None = None,
     ) -> int:
         """Check `check` on generated items (generative targets) or on the plan's runs of
         `kind` that pass `only`; return how many were checked."""
         if self.target.generative:
             count = 0
+            chosen = {"max_examples": examples} if examples else {}
 
-            @profiles.contract_settings()
+            @profiles.contract_settings(**chosen)
             @given(generated)
             def generated_check(item: PlanItem) -> None:
                 nonlocal count
@@ -198,15 +195,26 @@ class ContractSession:
         self.target.close()
 
 
+_PLANS: dict[tuple[bool, bool, bool], list[PlanItem]] = {}
+
+
+def _built_plan(
+    session: ContractSession, shrink: bool, scenarios: bool, live: bool
+) -> list[PlanItem]:
+    """Build a plan once per process: the search is deterministic and the mock is one code."""
+    key = (shrink, scenarios, live)
+    if key not in _PLANS:
+        answer = plan.answer_with(session.reference, session.reference_client.key)
+        _PLANS[key] = plan.build(answer, shrink=shrink, scenarios=scenarios, live_images=live)
+    return _PLANS[key]
+
+
 def _nonce() -> str:
     return secrets.token_hex(6)
 
 
 def target_for(spec: str, *, live_url: str, timeout: float) -> Target:
     """Return the target `--shortapi-target` names: mock, live, replay:PATH or a URL."""
-    from .recording import ReplayTarget
-    from .targets import HttpTarget, LiveTarget
-
     if spec == "mock":
         return InProcessTarget()
     if spec == "live":

@@ -6,12 +6,16 @@ from .session import ContractSession
 
 
 def test_the_target_answers_as_the_mock(contract: ContractSession) -> None:
-    """Write reports/drift.{md,json,xml}; fail listing each disagreement and its ids."""
+    """Write reports/drift.{md,json,xml}; fail listing each disagreement and its ids.
+
+    Timing differences are reported but do not fail: the mock is fast on purpose.
+    """
     report = contract.drift()
     written = report.write(contract.options.report_dir)
     lines = [
         f"  [{d.kind}] {d.item}: {d.detail} ({', '.join(d.assumptions)})"
         for d in report.disagreements
+        if not d.informational
     ]
     assert not lines, (
         f"{len(lines)} disagreement(s) with the mock; see {written[0]}:\n" + "\n".join(lines)

@@ -208,7 +208,7 @@ class WireRequest:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class WireResponse:
     """One HTTP answer: status, the headers that matter, body."""
 
@@ -226,6 +226,14 @@ class WireResponse:
             if name.lower() in KEPT_HEADERS or name.lower().startswith("x-mock-")
         )
         return cls(status, kept, body)
+
+    def __repr__(self) -> str:
+        body = self.body if len(self.body) <= 600 else self.body[:580] + b"..."
+        return scrub(f"WireResponse({self.status}, {dict(self.headers)}, body={body!r})")
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """Print the short, scrubbed repr in Hypothesis reports."""
+        printer.text(repr(self))
 
     def header(self, name: str) -> str | None:
         """Return the value of header `name` (any case), or None."""

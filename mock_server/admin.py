@@ -208,8 +208,8 @@ def add_scenario() -> Response:
 
 @bp.delete("/scenarios")
 def clear_scenarios() -> Response:
-    """Remove every waiting scenario."""
-    get_control(current_app).clear("scenario")
+    """Remove the waiting scenarios (?key= only those of one key)."""
+    get_control(current_app).clear("scenario", key=request.args.get("key") or None)
     return jsonify({"scenarios": []})
 
 
@@ -241,10 +241,10 @@ def add_fault() -> Response:
 
 @bp.delete("/faults")
 def clear_faults() -> Response:
-    """Remove every scripted and random fault."""
-    control = get_control(current_app)
-    control.clear("fault")
-    control.clear("fault-random")
+    """Remove the scripted and random faults (?key= only those of one key)."""
+    control, key = get_control(current_app), request.args.get("key") or None
+    control.clear("fault", key=key)
+    control.clear("fault-random", key=key)
     return jsonify({"faults": [], "random": []})
 
 

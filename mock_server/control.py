@@ -136,9 +136,10 @@ class MockControl:
         """Return the active scenario or fault rules."""
         return self.store.list_rules(kind)
 
-    def clear(self, kind: str) -> None:
-        """Remove every rule of `kind` ("scenario", "fault" or "fault-random")."""
-        self.store.clear_rules(kind)
+    def clear(self, kind: str, *, key: str | None = None) -> None:
+        """Remove the rules of `kind` ("scenario", "fault" or "fault-random"): all of them,
+        or only those scoped to API key `key`."""
+        self.store.clear_rules(kind, key_id(key))
 
     def account(self, key: str) -> dict[str, Any]:
         """Return the account of API key `key` (or key fingerprint): balance, spent, in flight."""

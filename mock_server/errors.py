@@ -134,6 +134,8 @@ def _http_error(error: HTTPException) -> Response:
         limit = current_app.config.get("MAX_CONTENT_LENGTH")
         text = f"request body too large; send at most {limit} bytes"
     headers = {k: v for k, v in error.get_headers() if k == "Allow"}
+    if status == 413:  # the body was not read: the connection cannot carry another request
+        headers["Connection"] = "close"
     api_error = ApiError(
         status,
         _HTTP_CODES.get(status, BAD_REQUEST if status < 500 else SERVER_ERROR),

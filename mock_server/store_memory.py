@@ -60,9 +60,7 @@ class MemoryStore:
                 raise KeyError(f"duplicate job id {job.id}")
             account = self._accounts.get(job.owner)
             check_admission(account, job.amount, lambda: self.in_flight(job.owner))
-            charged = charge(account, job.amount)
-            if charged is not None:
-                self._accounts[job.owner] = charged
+            self._accounts[job.owner] = charge(account, job.owner, job.amount)
             stored = dataclasses.replace(job)
             self._jobs[job.id] = stored
             if stored.stage != DONE:
@@ -239,9 +237,11 @@ class MemoryStore:
         with self._lock:
             return [dataclasses.replace(r) for r in self._rules.values() if r.kind == kind]
 
-    def clear_rules(self, kind: str) -> None:
+    def clear_rules(self, kind: str, key: str | None = None) -> None:
         with self._lock:
-            for rule_id in [r.id for r in self._rules.values() if r.kind == kind]:
+            for rule_id in [
+                r.id for r in self._rules.values() if r.kind == kind and key in (None, r.key)
+            ]:
                 del self._rules[rule_id]
 
     def next_count(self, name: str) -> int:

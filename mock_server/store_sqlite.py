@@ -132,9 +132,7 @@ class SQLiteStore:
             with self._write() as db:
                 account = self._account(db, job.owner)
                 check_admission(account, job.amount, lambda: self._in_flight(db, job.owner))
-                charged = charge(account, job.amount)
-                if charged is not None:
-                    self._put_account(db, charged)
+                self._put_account(db, charge(account, job.owner, job.amount))
                 db.execute(insert, row)
         except sqlite3.IntegrityError:
             raise KeyError(f"duplicate job id {job.id}") from None
@@ -401,8 +399,13 @@ class SQLiteStore:
     def list_rules(self, kind: str) -> list[Rule]:
         return self._rules(self._db(), kind)
 
-    def clear_rules(self, kind: str) -> None:
-        self._write_one("DELETE FROM rules WHERE kind = ?", (kind,))
+    def clear_rules(self, kind: str, key: str | None = None) -> None:
+        if key is None:
+            self._write_one("DELETE FROM rules WHERE kind = ?", (kind,))
+        else:
+            self._write_one(
+                "DELETE FROM rules WHERE kind = ? AND json_extract(data, '$.key') = ?", (kind, key)
+            )
 
     def next_count(self, name: str) -> int:
         row = self._write_one(

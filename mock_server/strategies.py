@@ -31,7 +31,7 @@ from . import rules, schemas
 from .config import DEFAULTS
 from .errors import AUTH_MISSING, BAD_REQUEST, INVALID_PARAMETER, NOT_FOUND
 from .models import KLING_O1_I2V, MODELS, ModelSpec
-from .pricing import format_amount
+from .pricing import amount
 
 ENVELOPE_SCHEMA = "create-request.json"
 CREATE_PATH = "/api/v1/job/create"
@@ -949,19 +949,25 @@ lenient_requests: st.SearchStrategy[BrokenRequest] = _pick(LENIENT_BREAKS)
 
 
 def price_bound(body: Any) -> str:
-    """Return the most a create body can cost if a target accepts it (USD)."""
+    """Return the most a create body can cost if a target accepts it (USD).
+
+    A valid body costs its price (`pricing.amount`); where the mode or duration is broken,
+    the dearest mode and the longest duration are assumed.
+    """
     body = body if isinstance(body, dict) else {}
     args = body.get("args") if isinstance(body.get("args"), dict) else {}
     model = body.get("model")
     spec = MODELS.get(model, MODEL) if isinstance(model, str) else MODEL
-    modes = spec.price_per_second
-    mode = args.get("mode")
-    price = modes[mode] if isinstance(mode, str) and mode in modes else max(modes.values())
-    durations = _ARG["duration"]["enum"]
-    duration = args.get("duration", spec.default_duration)
-    seconds = (
-        int(duration)
-        if isinstance(duration, str) and duration in durations
-        else max(int(d) for d in durations)
+    modes, durations = spec.price_per_second, _ARG["duration"]["enum"]
+    mode, duration = args.get("mode"), args.get("duration", spec.default_duration)
+    dearest = max(modes, key=modes.__getitem__)
+    longest = max(durations, key=int)
+    return amount(
+        spec,
+        {
+            "mode": mode if isinstance(mode, str) and mode in modes else dearest,
+            "duration": duration
+            if isinstance(duration, str) and duration in durations
+            else longest,
+        },
     )
-    return format_amount(price * seconds)

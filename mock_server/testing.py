@@ -150,7 +150,6 @@ class MockHandle:
         self.control.reset()
         self.app.extensions.setdefault("shortapi.errors", []).clear()
         get_dispatcher(self.app).errors.clear()
-        self.check_on_teardown = True
         self.sleeps.clear()
 
 

@@ -81,7 +81,7 @@ def validate_create(body: Any, *, profile: str = "default") -> CreateRequest:
     problems += callback_url_is_http(body, ctx)
     model_id, args = body.get("model"), body.get("args")
     spec = MODELS.get(model_id) if isinstance(model_id, str) else None
-    if isinstance(model_id, str) and spec is None:
+    if isinstance(model_id, str) and model_id and spec is None:
         problems.append(
             Problem(
                 "model.known",
@@ -117,7 +117,12 @@ def _json_type(value: Any) -> str:
 
 
 def _pointer(path: Any) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+    return "".join("/" + _escape(p) for p in path)
+
+
+def _escape(part: Any) -> str:
+    """Escape one JSON pointer token (RFC 6901)."""
+    return str(part).replace("~", "~0").replace("/", "~1")
 
 
 def schema_problems(schema: str, instance: Any, prefix: str = "") -> Iterator[Problem]:
@@ -149,7 +154,7 @@ def _explain(error: ValidationError, prefix: str) -> Iterator[Problem]:
         for key in value:
             if key not in instance:
                 hint = _fix(properties.get(key, {})) or _choices(properties.get(key, {}))
-                yield Problem(rule, f"{pointer}/{key}", f"{key} is required; add it{hint}")
+                yield Problem(rule, f"{pointer}/{_escape(key)}", f"{key} is required; add it{hint}")
     elif keyword == "additionalProperties" and isinstance(instance, dict):
         allowed = list(schema.get("properties", {}))
         for key in instance:
@@ -158,7 +163,7 @@ def _explain(error: ValidationError, prefix: str) -> Iterator[Problem]:
                 hint = f"did you mean {close[0]!r}? " if close else ""
                 yield Problem(
                     rule,
-                    f"{pointer}/{key}",
+                    f"{pointer}/{_escape(key)}",
                     f"unknown key {key!r}; {hint}remove it (allowed: {', '.join(allowed)})",
                 )
     elif keyword == "enum":

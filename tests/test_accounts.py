@@ -15,7 +15,9 @@ def account(client: FlaskClient, key: str = "test-key-1") -> dict[str, object]:
 
 def test_unlimited_by_default(client: FlaskClient) -> None:
     assert [create(client, body()).status_code for _ in range(5)] == [200] * 5
-    assert account(client)["balance"] is None
+    state = account(client)
+    assert state["balance"] is None
+    assert state["spent"] == "1.875"  # spending is counted even when unlimited
 
 
 def test_balance_is_charged_and_refused_when_short(client: FlaskClient) -> None:

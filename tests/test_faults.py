@@ -133,3 +133,16 @@ def test_unknown_fault_header_is_a_clear_400(client: FlaskClient) -> None:
     response = create(client, body(), **{"X-Mock-Fault": "teapot"})
     assert response.status_code == 400
     assert "teapot" in response.json["message"]
+
+
+def test_clearing_faults_of_one_key_leaves_the_others(client: FlaskClient) -> None:
+    for key in ("key-a", "key-b"):
+        client.post("/_mock/faults", json={"fault": "503", "count": None, "key": key})
+    client.delete("/_mock/faults?key=key-a")
+    statuses = [
+        client.post(
+            "/api/v1/job/create", json=body(), headers={"Authorization": f"Bearer {key}"}
+        ).status_code
+        for key in ("key-a", "key-b")
+    ]
+    assert statuses == [200, 503]

@@ -29,7 +29,10 @@ def query(base, headers, job_id):
 def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
     pytester.makepyfile(client=CLIENT)
     pytester.makepyfile(test_user=source)
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-W", "error", *args)
+    # schemathesis (a dev tool here) registers a pytest plugin that costs ~1 s per start
+    return pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:schemathesis", "-W", "error", *args
+    )
 
 
 def test_a_well_behaved_client_passes(pytester: pytest.Pytester) -> None:

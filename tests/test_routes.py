@@ -229,6 +229,7 @@ def test_body_over_limit_is_413(make_app: Any) -> None:
     )
     envelope = assert_envelope(response, 413, 1200)
     assert "1000 bytes" in envelope["message"]
+    assert response.headers["Connection"] == "close"  # the unread body ends the connection
 
 
 def test_unknown_path_is_404_envelope(client: FlaskClient) -> None:

@@ -286,3 +286,14 @@ def test_fast_check_agrees_with_jsonschema_on_image_urls(url: str) -> None:
 def test_fast_check_agrees_with_jsonschema_on_args(args: Any) -> None:
     name = "models/kling-o1-image-to-video.args.json"
     assert schemas.fast_check(name)(args) == schemas.validator(name).is_valid(args)
+
+
+def test_pointers_escape_slash_and_tilde() -> None:
+    assert errors(body(**{"a/b": 1, "c~d": 2})) == [
+        ("schema.additionalProperties", "/args/a~1b"),
+        ("schema.additionalProperties", "/args/c~0d"),
+    ]
+
+
+def test_empty_model_is_one_problem() -> None:
+    assert errors({"model": "", "args": {}}) == [("schema.minLength", "/model")]
