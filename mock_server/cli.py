@@ -38,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--store", default=DEFAULT_STORE, help=f"memory or sqlite:PATH (default {DEFAULT_STORE})"
     )
     serve.add_argument("--workers", type=int, default=2, help="worker processes")
-    serve.add_argument("--threads", type=int, default=4, help="threads per worker")
+    serve.add_argument("--threads", type=int, default=2, help="threads per worker")
     serve.add_argument("--profile", choices=PROFILES, default="default")
     serve.add_argument("--result-key", choices=RESULT_KEYS, default="images")
     serve.add_argument("--queued-seconds", type=float, default=2.0)
@@ -175,7 +175,6 @@ def serve(args: argparse.Namespace) -> int:
         "accesslog": "-" if args.access_log else None,
         "logger_class": "mock_server.gunicorn_app.RedactingLogger",
         "loglevel": "warning",
-        "keepalive": 5,
         "graceful_timeout": 5,
     }
     MockServer(config, options, lambda url: print(banner(url, args), flush=True)).run()

@@ -146,8 +146,18 @@ class MockControl:
         owner = key_id(key) or ""
         now = self.now()
         self.dispatcher.settle(now)
-        account = self.store.get_account(owner) or Account(owner=owner)
+        account = self.store.get_account(owner) or self._unlimited(owner)
         return {**account.to_dict(), "key": owner, "in_flight": self.store.in_flight(owner)}
+
+    def _unlimited(self, owner: str) -> Account:
+        """The account of a key that has none: unlimited, its spending summed from its jobs."""
+        jobs = self.store.list_jobs(owner=owner, limit=10**9)
+        spent = sum((Decimal(j.amount) for j in jobs), Decimal(0))
+        refunded = sum(
+            (Decimal(j.amount) for j in jobs if j.stage == DONE and j.outcome.get("status") == 3),
+            Decimal(0),
+        )
+        return Account(owner=owner, spent=format_amount(spent), refunded=format_amount(refunded))
 
     def set_account(
         self, key: str, *, balance: str | None = None, max_in_flight: int | None = None
@@ -162,7 +172,7 @@ class MockControl:
             or max_in_flight < 0
         ):
             raise ConfigError("max_in_flight must be a whole number >= 0, or null")
-        current = self.store.get_account(owner) or Account(owner=owner)
+        current = self.store.get_account(owner) or self._unlimited(owner)
         self.store.put_account(
             dataclasses.replace(current, balance=balance, max_in_flight=max_in_flight)
         )

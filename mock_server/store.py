@@ -210,9 +210,12 @@ def check_admission(account: Account | None, amount: str, in_flight: Callable[[]
             raise AdmissionError("in_flight", account, count)
 
 
-def charge(account: Account | None, owner: str, amount: str) -> Account:
-    """Return the key's account after paying `amount` (an unlimited one is opened)."""
-    account = account or Account(owner=owner)
+def charge(account: Account | None, amount: str) -> Account | None:
+    """Return `account` after paying `amount`. A key without an account is unlimited and
+    pays nothing to track here (its spending is summed from its jobs when asked: keeping a
+    row per create would cost a write on the hottest path)."""
+    if account is None:
+        return None
     balance = (
         None
         if account.balance is None

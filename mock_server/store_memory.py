@@ -60,7 +60,9 @@ class MemoryStore:
                 raise KeyError(f"duplicate job id {job.id}")
             account = self._accounts.get(job.owner)
             check_admission(account, job.amount, lambda: self.in_flight(job.owner))
-            self._accounts[job.owner] = charge(account, job.owner, job.amount)
+            charged = charge(account, job.amount)
+            if charged is not None:
+                self._accounts[job.owner] = charged
             stored = dataclasses.replace(job)
             self._jobs[job.id] = stored
             if stored.stage != DONE:

@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 _JOB_COLUMNS = ("polls", "stage", "next_event_at")
 _TRIM_EVERY = 256
-FLUSH_SECONDS = 0.01  # how long a journal entry may wait in a worker's buffer
+FLUSH_SECONDS = 0.025  # how long a journal entry may wait in a worker's buffer
 
 
 class SQLiteStore:
@@ -129,10 +129,15 @@ class SQLiteStore:
             "VALUES (?, ?, ?, ?, ?, ?)"
         )
         try:
+            if self.get_account(job.owner) is None:  # unlimited: nothing to check or charge
+                self._write_one(insert, row)
+                return
             with self._write() as db:
                 account = self._account(db, job.owner)
                 check_admission(account, job.amount, lambda: self._in_flight(db, job.owner))
-                self._put_account(db, charge(account, job.owner, job.amount))
+                charged = charge(account, job.amount)
+                if charged is not None:
+                    self._put_account(db, charged)
                 db.execute(insert, row)
         except sqlite3.IntegrityError:
             raise KeyError(f"duplicate job id {job.id}") from None
