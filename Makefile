@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 ARGS ?=
 
-.PHONY: serve test lint chromium bench videos clean
+.PHONY: serve test lint chromium bench fuzz videos clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,9 @@ bench: $(STAMP)  ## wrk against the served mock and Prism; figures to reports/be
 	$(BIN)/python bench/run.py $(ARGS)
 	$(BIN)/python bench/callbacks.py
 	$(BIN)/python bench/fixtures.py
+
+fuzz: $(STAMP)  ## the fuzz property over 100k requests; figures to reports/fuzz.json
+	$(BIN)/python bench/fuzz.py $(ARGS)
 
 videos: $(STAMP)  ## re-render the result MP4s in fixtures/videos
 	$(BIN)/python fixtures/make_videos.py

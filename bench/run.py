@@ -2,7 +2,8 @@
 
 Cases (each a wrk run of ``--seconds`` at 16 connections, 2 threads, after a warm-up):
 
-* ``bare``: `bench/bare_app.py` (``return {}``) under gunicorn, 2 gthread workers x 4 threads;
+* ``bare``: `bench/bare_app.py` (``return {}``) under gunicorn, 2 gthread workers x 2 threads
+  (as `serve` by default);
 * ``mock``: ``shortapi-mock serve`` with the same worker settings and a SQLite store;
 * ``prism-default`` / ``prism-silent``: Prism mocking the mock's own ``/openapi.json``,
   with its default logging (to a file) and with ``-v silent``.
