@@ -62,6 +62,7 @@ bench: $(STAMP)  ## wrk against the served mock and Prism; figures to reports/be
 	$(BIN)/python bench/run.py $(ARGS)
 	$(BIN)/python bench/callbacks.py
 	$(BIN)/python bench/fixtures.py
+	$(BIN)/python bench/scale.py
 
 fuzz: $(STAMP)  ## the fuzz property over 100k requests; figures to reports/fuzz.json
 	$(BIN)/python bench/fuzz.py $(ARGS)
