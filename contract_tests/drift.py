@@ -14,6 +14,7 @@ from typing import Any
 
 from mock_server import schemas
 from mock_server.strategies import ALWAYS
+from mock_server.validation import json_type
 
 from .client import JobRun, status_of
 from .wire import Exchange
@@ -62,16 +63,7 @@ class Disagreement:
 
 def shape(value: Any, path: str = "") -> dict[str, str]:
     """Return every path of a JSON value with its type; array items share ``[]``."""
-    kinds = {
-        dict: "object",
-        list: "array",
-        str: "string",
-        bool: "boolean",
-        int: "integer",
-        float: "number",
-        type(None): "null",
-    }
-    found = {path: kinds.get(type(value), "unknown")} if path else {}
+    found = {path: json_type(value)} if path else {}
     if isinstance(value, dict):
         for key, child in value.items():
             found.update(shape(child, f"{path}.{key}" if path else str(key)))

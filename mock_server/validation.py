@@ -73,7 +73,7 @@ def validate_create(body: Any, *, profile: str = "default") -> CreateRequest:
         raise ApiError(
             400,
             BAD_REQUEST,
-            f"request body is a JSON {_json_type(body)}; send a JSON object with "
+            f"request body is a JSON {json_type(body)}; send a JSON object with "
             "model, args and (optionally) callback_url",
         )
     ctx = Context(profile=profile)
@@ -112,7 +112,8 @@ def _under(prefix: str, problem: Problem) -> Problem:
     return Problem(problem.rule, prefix + problem.pointer, problem.message, problem.severity)
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """Return the JSON type name of a parsed JSON value ("object", "integer", ...)."""
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
@@ -177,7 +178,7 @@ def _explain(error: ValidationError, prefix: str) -> Iterator[Problem]:
         yield Problem(
             rule,
             pointer,
-            f"must be of type {error.validator_value}, not {_json_type(instance)}{_fix(schema)}",
+            f"must be of type {error.validator_value}, not {json_type(instance)}{_fix(schema)}",
         )
     elif keyword in ("pattern", "format"):
         yield Problem(
