@@ -152,7 +152,7 @@ def job(job_id: str) -> Response:
 @bp.get("/requests")
 def requests_journal() -> Response:
     """Return the request journal, oldest first; ?limit=N&after=ID&key=&outcome=&request_id=
-    &job_id= (with the SQLite store, entries reach it within 10 ms)."""
+    &job_id= (with the SQLite store, entries reach it within 25 ms)."""
     match = {name: request.args[name] for name in JOURNAL_FIELDS if request.args.get(name)}
     entries = get_control(current_app).journal(
         limit=_int_arg("limit", 100), after=_int_arg("after", 0, high=2**62), match=match
