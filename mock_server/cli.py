@@ -136,7 +136,8 @@ def banner(base_url: str, args: argparse.Namespace) -> str:
             f"shortapi-mock {__version__} serving on {base_url}",
             f"  store {args.store}, clock {args.clock} x{args.speed}, {args.workers} worker(s), "
             f"profile {args.profile}, result key {args.result_key}",
-            f"  admin: {base_url}/_mock/health  openapi: {base_url}/openapi.json",
+            f"  dashboard: {base_url}/_mock/ui  admin: {base_url}/_mock/health  "
+            f"openapi: {base_url}/openapi.json",
             "try:",
             f"  curl -s {base_url}/api/v1/job/create -H 'Authorization: Bearer {key}' "
             f"-H 'Content-Type: application/json' -d {shlex.quote(EXAMPLE_BODY)}",

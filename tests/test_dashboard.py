@@ -254,3 +254,12 @@ def test_wall_format() -> None:
     assert dashboard.wall(0.5) == "00:00:00.500"
     assert dashboard.wall("2024-05-01T12:34:56.789+00:00") == "12:34:56.789"
     assert dashboard.wall(None) == "-"
+
+
+def test_running_job_page_offers_complete_and_fail(client: FlaskClient) -> None:
+    job_id = client.post("/api/v1/job/create", json=body(), headers=AUTH).json["data"]["job_id"]
+    html = page(client, f"/_mock/ui/jobs/{job_id}")
+    assert f'data-action="complete" data-job="{job_id}"' in html
+    assert html.count('data-action="fail"') == 3
+    client.post(f"/_mock/jobs/{job_id}/complete")
+    assert 'data-action="complete"' not in page(client, f"/_mock/ui/jobs/{job_id}")

@@ -290,6 +290,16 @@ def test_controls_call_the_admin_api(mock: Mock, page: Page, watch: Watch) -> No
     ]
 
 
+def test_fail_one_job_from_its_page(mock: Mock, page: Page) -> None:
+    job = mock.job(prompt="a job to fail")
+    open_page(page, mock.url(f"/_mock/ui/jobs/{job}?{POLL}"))
+    page.get_by_role("button", name="Fail: timeout").click()
+    expect(page.locator("#job-status")).to_have_text("failed")
+    expect(page.locator("#job-actions")).to_have_count(0)
+    answer = requests.get(mock.url(f"/_mock/jobs/{job}"), timeout=5).json()
+    assert answer["status"] == 3 and answer["outcome"]["reason"] == "generation timed out"
+
+
 def test_job_detail_callbacks_and_video(mock: Mock, page: Page) -> None:
     with CallbackReceiver(statuses=[500]) as receiver:  # the first attempt fails
         job = mock.job(prompt="a cat walks in Kyoto", callback_url=receiver.url)

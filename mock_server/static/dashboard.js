@@ -415,6 +415,16 @@
       await api("POST", "/scenarios", { scenario: el.dataset.scenario, count: 1 });
       return `Scenario ${el.dataset.scenario} waits for the next job`;
     },
+    complete: async (el) => {
+      await api("POST", `/jobs/${encodeURIComponent(el.dataset.job)}/complete`);
+      el.closest(".job-actions")?.remove();
+      return "The job succeeded now";
+    },
+    fail: async (el) => {
+      await api("POST", `/jobs/${encodeURIComponent(el.dataset.job)}/fail`, { reason: el.dataset.reason });
+      el.closest(".job-actions")?.remove();
+      return `The job failed now (${el.dataset.reason})`;
+    },
     clear: async (el) => {
       await api("DELETE", `/${el.dataset.kind}`);
       return `Cleared ${el.dataset.kind}`;
