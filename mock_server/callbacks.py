@@ -31,6 +31,7 @@ from flask import Flask
 
 from . import __version__, lifecycle
 from .clock import get_clock
+from .rules import is_http_url
 from .store import Delivery, Job, get_store
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ class Dispatcher:
 
         def plan(change: lifecycle.Change) -> list[Delivery]:
             job = change.job
-            if not job.callback_url or self.policy_scheme_bad(job.callback_url):
+            if not job.callback_url or not is_http_url(job.callback_url):
                 return []
             if change.status == lifecycle.PROCESSING and runtime.callback_events != "all":
                 return []
@@ -122,11 +123,6 @@ class Dispatcher:
     def settle(self, now: float) -> list[lifecycle.Change]:
         """Act on every status change due by `now`, queueing its callbacks."""
         return lifecycle.settle(self.store, now, self.planner(now))
-
-    @staticmethod
-    def policy_scheme_bad(url: str) -> bool:
-        """Say whether `url` is not http(s) at all (the create answer warned about it)."""
-        return urlsplit(url).scheme.lower() not in ("http", "https")
 
     @staticmethod
     def _variants(

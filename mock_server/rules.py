@@ -111,10 +111,18 @@ def prompt_references_exist(args: Mapping[str, Any], ctx: Context) -> Iterator[P
         )
 
 
+_HTTP_URL = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
+
+
+def is_http_url(url: str) -> bool:
+    """Say whether `url` is an absolute http(s) URL (the only kind that gets callbacks)."""
+    return bool(_HTTP_URL.match(url))
+
+
 def callback_url_is_http(envelope: Mapping[str, Any], ctx: Context) -> Iterator[Problem]:
     """callback_url should be an absolute http(s) URL (A-callback-url-form)."""
     url = envelope.get("callback_url")
-    if isinstance(url, str) and not re.match(r"^https?://[^/\s]+", url, re.IGNORECASE):
+    if isinstance(url, str) and not is_http_url(url):
         yield Problem(
             "callback_url.http",
             "/callback_url",

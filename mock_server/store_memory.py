@@ -227,13 +227,9 @@ class MemoryStore:
                     return taken
             return None
 
-    def rule_kinds(self) -> set[str]:
-        with self._lock:
-            return {r.kind for r in self._rules.values()}
-
     def snapshot(self) -> tuple[Runtime, set[str]]:
         with self._lock:
-            return self.runtime(), self.rule_kinds()
+            return self.runtime(), {r.kind for r in self._rules.values()}
 
     def list_rules(self, kind: str) -> list[Rule]:
         with self._lock:

@@ -398,9 +398,6 @@ class SQLiteStore:
         runtime = Runtime(**json.loads(row[0])) if row[0] else Runtime()
         return runtime, set(row[1].split(",")) if row[1] else set()
 
-    def rule_kinds(self) -> set[str]:
-        return {row[0] for row in self._db().execute("SELECT DISTINCT kind FROM rules")}
-
     def list_rules(self, kind: str) -> list[Rule]:
         return self._rules(self._db(), kind)
 
