@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from mock_server import create_app
-from mock_server.control import get_control
-from mock_server.receiver import CallbackReceiver
+from mock_server.control.mock_control import get_control
+from mock_server.testing.receiver import CallbackReceiver
 
 BODY = {
     "model": "kwaivgi/kling-o1/image-to-video",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from mock_server.pricing import format_amount
+from mock_server.catalog.pricing import format_amount
 
 from .wire import WireResponse
 

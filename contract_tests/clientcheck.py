@@ -7,13 +7,13 @@ from a test that has one of the plugin's mock fixtures::
         check_client(lambda mock: MyAdapter(base_url=mock.base_url, key=mock.api_key),
                      shortapi_mock)
 
-For every variant in `mock_server.variants.ALL` (result under ``images`` or ``videos``,
+For every variant in `mock_server.testing.variants.ALL` (result under ``images`` or ``videos``,
 each failure reason, a 429 or 5xx on the first create) hypothesis generates valid args;
 the check runs the client on the per-poll clock (each query moves the job one step, so
 nothing waits) and fails, with the smallest args it can find, when the client
 
 - sends a request that breaks the contract (anything the mock rejects, unknown job ids,
-  polling too fast or after a final status: `mock_server.contract`),
+  polling too fast or after a final status: `mock_server.testing.client_checks`),
 - crashes with an exception that is not one of its own (`ClientAdapter.errors`),
 - reports a result other than the job's: status 2 with the job's video URL, or status 3.
 """
@@ -26,7 +26,8 @@ from typing import Any, Protocol
 
 from hypothesis import Phase, given
 
-from mock_server import strategies, variants
+from mock_server.contract import strategies
+from mock_server.testing import variants
 from mock_server.testing import MockHandle
 
 from . import profiles

@@ -12,9 +12,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mock_server import schemas
-from mock_server.strategies import ALWAYS
-from mock_server.validation import json_type
+from mock_server.contract.strategies import ALWAYS
+from mock_server.data import schemas
+from mock_server.validation.request import json_type
 
 from .client import JobRun, status_of
 from .wire import Exchange

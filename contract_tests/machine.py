@@ -14,7 +14,8 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
 
-from mock_server import schemas, strategies
+from mock_server.contract import strategies
+from mock_server.data import schemas
 from mock_server.errors import (
     CONCURRENCY_LIMITED,
     RATE_LIMITED,

@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mock_server import strategies
+from mock_server.contract import strategies
 
 from . import plan, properties
 from .session import ContractSession

@@ -17,8 +17,8 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 
-from mock_server import strategies
-from mock_server.strategies import ACCEPTED, BrokenRequest, Expected
+from mock_server.contract import strategies
+from mock_server.contract.strategies import ACCEPTED, BrokenRequest, Expected
 
 from .wire import Secret, WireRequest
 

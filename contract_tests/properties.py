@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
-from mock_server import pricing, schemas
-from mock_server.models import MODELS
+from mock_server.catalog import pricing
+from mock_server.catalog.registry import MODELS
+from mock_server.data import schemas
 
 from .client import TERMINAL, JobRun, status_of
 from .wire import Exchange, scrub

@@ -91,7 +91,14 @@ def served_mock(workdir: Path, args: Sequence[str] = ()) -> Iterator[str]:
 
 # Only the plugins the suite needs: autoloading every installed one (schemathesis, ...)
 # costs seconds per run.
-PLUGINS = ("-p", "_hypothesis_pytestplugin", "-p", "mock_server.plugin", "-p", "no:cacheprovider")
+PLUGINS = (
+    "-p",
+    "_hypothesis_pytestplugin",
+    "-p",
+    "mock_server.testing.plugin",
+    "-p",
+    "no:cacheprovider",
+)
 
 
 def run_pytest(

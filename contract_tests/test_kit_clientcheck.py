@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from mock_server import variants
+from mock_server.testing import variants
 from mock_server.testing import MockHandle
 
 from .clientcheck import ClientCheckFailed, ClientResult, check_client

@@ -1,4 +1,4 @@
-"""The strategies of `mock_server.strategies`: valid means valid, each break breaks one rule."""
+"""The strategies of `mock_server.contract.strategies`: valid means valid, each break breaks one rule."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mock_server import pricing, schemas, strategies
-from mock_server.models import MODELS
-from mock_server.validation import validate_create
+from mock_server.catalog import pricing
+from mock_server.catalog.registry import MODELS
+from mock_server.contract import strategies
+from mock_server.data import schemas
+from mock_server.validation.request import validate_create
 
 from . import drift, machine, plan, profiles, properties
 from .targets import InProcessTarget

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from mock_server import create_app
-from mock_server.strategies import ACCEPTED
+from mock_server.contract.strategies import ACCEPTED
 from mock_server.testing import ThreadedServer
 
 from . import plan, properties

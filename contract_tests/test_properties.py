@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 from hypothesis import strategies as st
 
-from mock_server import strategies
+from mock_server.contract import strategies
 
 from . import plan, profiles, properties
 from .client import JobRun

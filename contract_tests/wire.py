@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-from mock_server.strategies import BEARER, CREATE_PATH, QUERY_PATH, BrokenRequest, encode
+from mock_server.contract.strategies import BEARER, CREATE_PATH, QUERY_PATH, BrokenRequest, encode
 
 PLACEHOLDER = "$SHORTAPI_KEY"
 KEPT_HEADERS = ("content-type", "retry-after", "allow")  # and every x-mock-* header

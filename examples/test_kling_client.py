@@ -24,12 +24,12 @@ import pytest
 import requests
 from kling_client import MODEL, ApiError, JobFailed, JobTimeout, KlingClient
 
-from mock_server import mp4info
-from mock_server.contract import ContractViolation
-from mock_server.receiver import CallbackReceiver
-from mock_server.scenarios import REASONS
+from mock_server.data import mp4info
+from mock_server.jobs.scenarios import REASONS
+from mock_server.testing.client_checks import ContractViolation
 from mock_server.testing import MockHandle, httpx_transport
-from mock_server.variants import Variant
+from mock_server.testing.receiver import CallbackReceiver
+from mock_server.testing.variants import Variant
 
 PROMPT = "a black lab swims across a pool"
 IMAGES = ["https://example.com/start.jpg"]

@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from .errors import ConfigError
-from .store import Runtime, Store, get_store
+from mock_server.errors import ConfigError
+from mock_server.state.records import Runtime, Store, get_store
 
 MODES = ("realtime", "manual", "per-poll")
 WallClock = Callable[[], float]

@@ -6,9 +6,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from .clock import check_mode
-from .errors import ConfigError
-from .store import Runtime
+from mock_server.clock import check_mode
+from mock_server.errors import ConfigError
+from mock_server.state.records import Runtime
 
 PROFILES = ("default", "strict")
 RESULT_KEYS = ("images", "videos")

@@ -16,7 +16,7 @@ import requests
 from serving import CONSOLE_SCRIPT, MODULE_COMMAND, ServedMock, serve_args, served_mock
 
 import mock_server
-from mock_server.mp4info import probe
+from mock_server.data.mp4info import probe
 
 pytestmark = pytest.mark.slow
 

@@ -6,8 +6,8 @@ import pytest
 
 from mock_server.clock import Clock
 from mock_server.errors import ConfigError
-from mock_server.store import Runtime
-from mock_server.store_memory import MemoryStore
+from mock_server.state.memory import MemoryStore
+from mock_server.state.records import Runtime
 
 
 class FakeWall:

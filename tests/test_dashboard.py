@@ -16,8 +16,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from helpers import AUTH, KEY, MODEL, advance, body, create
 
-from mock_server import __version__, dashboard
-from mock_server.auth import fingerprint
+from mock_server.api import dashboard
+from mock_server.api.auth import fingerprint
+from mock_server.version import __version__
 
 XSS_PROMPT = '<script>alert(1)</script><img src=x onerror="alert(2)"> a cat'
 PLANTED = "sk-live-PLANTED-dashboard-77"

@@ -19,9 +19,9 @@ import requests
 from helpers import body
 
 from mock_server import create_app
-from mock_server.auth import fingerprint
-from mock_server.receiver import CallbackReceiver
+from mock_server.api.auth import fingerprint
 from mock_server.testing import ThreadedServer
+from mock_server.testing.receiver import CallbackReceiver
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed: pip install -e '.[dev]'"

@@ -9,8 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 from helpers import AUTH, body, create, query
 
-from mock_server import schemas
-from mock_server.faults import draw
+from mock_server.control.faults import draw
+from mock_server.data import schemas
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import requests
 from helpers import body
 from serving import ServedMock, served_mock
 
-from mock_server.receiver import CallbackReceiver
+from mock_server.testing.receiver import CallbackReceiver
 
 pytestmark = pytest.mark.slow
 THREADS, OPS = 8, 150  # bounded: 1,200 requests at most

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mock_server.mp4info import probe, probe_file
+from mock_server.data.mp4info import probe, probe_file
 
 VIDEOS = Path(__file__).resolve().parent.parent / "fixtures" / "videos"
 NAME_RE = re.compile(r"^(\d+)x(\d+)_(\d+)s\.mp4$")

@@ -34,7 +34,7 @@ def test_wheel_contains_schemas_videos_and_entry_points(wheel: Path) -> None:
     assert "mock_server/py.typed" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "shortapi-mock = mock_server.cli:main" in text
+    assert "shortapi-mock = mock_server.serve.cli:main" in text
 
 
 @pytest.mark.slow
@@ -43,7 +43,7 @@ def test_installed_wheel_serves_without_the_source_tree(wheel: Path, tmp_path: P
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(target)
     script = (
-        "import mock_server, mock_server.schemas as s\n"
+        "import mock_server, mock_server.data.schemas as s\n"
         "assert 'site' in mock_server.__file__, mock_server.__file__\n"
         "assert s.data_dir('schemas').parts[-2] == '_data'\n"
         "app = mock_server.create_app({'CLOCK': 'manual'})\n"

@@ -163,13 +163,13 @@ def test_errors_inside_the_mock_are_never_lost(pytester: pytest.Pytester) -> Non
         """
 import pytest
 from client import query, submit
-import mock_server.lifecycle
+import mock_server.jobs.lifecycle
 
 @pytest.mark.shortapi(check=False)
 def test_mock_breaks(shortapi_mock, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("broken lifecycle")
-    monkeypatch.setattr(mock_server.lifecycle, "job_data", boom)
+    monkeypatch.setattr(mock_server.jobs.lifecycle, "job_data", boom)
     job_id = submit(shortapi_mock.base_url, shortapi_mock.headers)["data"]["job_id"]
     query(shortapi_mock.base_url, shortapi_mock.headers, job_id)
 """,

@@ -9,8 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from helpers import AUTH, advance, body, create, query
 
-from mock_server import schemas
-from mock_server.mp4info import probe
+from mock_server.data import schemas
+from mock_server.data.mp4info import probe
 
 
 def assert_envelope(response: Any, status: int, code: int) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from mock_server import schemas
-from mock_server.models import MODELS
+from mock_server.catalog.registry import MODELS
+from mock_server.data import schemas
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_FILES = sorted(

@@ -11,8 +11,8 @@ from helpers import body
 from serving import served_mock
 
 from mock_server import create_app
-from mock_server.cli import is_loopback
-from mock_server.gunicorn_app import redact_line
+from mock_server.serve.cli import is_loopback
+from mock_server.serve.gunicorn_app import redact_line
 
 PLANTED = "sk-live-PLANTED-5f0c9e"
 

@@ -15,7 +15,7 @@ import requests
 from helpers import body
 from serving import ServedMock, served_mock
 
-from mock_server.receiver import CallbackReceiver
+from mock_server.testing.receiver import CallbackReceiver
 
 pytestmark = pytest.mark.slow
 KEY = "served-key"

@@ -11,8 +11,8 @@ from helpers import advance, body, create, query
 
 from mock_server import create_app
 from mock_server.errors import ConfigError
-from mock_server.store import Job, Runtime, Store, open_store
-from mock_server.store_memory import MemoryStore
+from mock_server.state.memory import MemoryStore
+from mock_server.state.records import Job, Runtime, Store, open_store
 
 
 def make_job(job_id: str, owner: str = "key_a") -> Job:

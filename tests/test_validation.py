@@ -11,9 +11,9 @@ from helpers import body, create
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mock_server import schemas
+from mock_server.data import schemas
 from mock_server.errors import ApiError
-from mock_server.validation import validate_create
+from mock_server.validation.request import validate_create
 
 IMG = "https://example.com/i.png"
 

@@ -1,0 +1,158 @@
+"""The one loader of the JSON Schemas, the OpenAPI document and the assumptions register.
+
+The files live in the repository's ``schemas/`` folder; in a wheel they are shipped as
+``mock_server/_data/schemas``. Everything that reads a schema goes through this module.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+BASE_URI = "https://schemas.shortapi-mock.dev/"
+_PACKAGE = Path(__file__).resolve().parent.parent  # mock_server/
+
+
+def data_dir(name: str) -> Path:
+    """Return the folder of shipped data `name` (``schemas`` or ``videos``)."""
+    installed = _PACKAGE / "_data" / name
+    if installed.is_dir():
+        return installed
+    source = {"schemas": "schemas", "videos": "fixtures/videos"}[name]
+    return _PACKAGE.parent / source
+
+
+@functools.cache
+def load(name: str) -> dict[str, Any]:
+    """Return the parsed JSON file `name`, a path relative to the schemas folder."""
+    with open(data_dir("schemas") / name, encoding="utf-8") as fh:
+        document: dict[str, Any] = json.load(fh)
+    return document
+
+
+def _schema_files() -> list[str]:
+    root = data_dir("schemas")
+    return sorted(
+        str(p.relative_to(root)) for p in root.rglob("*.json") if p.name != "openapi.json"
+    )
+
+
+@functools.cache
+def registry() -> Registry:  # type: ignore[type-arg,unused-ignore]
+    """Return a `referencing` registry holding every schema under its ``$id``."""
+    resources = []
+    for name in _schema_files():
+        document = load(name)
+        uri = document.get("$id", BASE_URI + name)
+        resources.append((uri, Resource.from_contents(document, default_specification=DRAFT202012)))
+    return Registry().with_resources(resources)
+
+
+@functools.cache
+def validator(name: str) -> Draft202012Validator:
+    """Return a validator for schema file `name` that also enforces ``format``."""
+    checker = Draft202012Validator.FORMAT_CHECKER
+    if "uri" not in checker.checkers:  # pragma: no cover - a broken install
+        raise RuntimeError("format 'uri' is not enforced: install rfc3986-validator")
+    return Draft202012Validator(load(name), registry=registry(), format_checker=checker)
+
+
+@functools.cache
+def fast_check(name: str) -> Callable[[Any], bool]:
+    """Return a quick ``is_valid`` for schema file `name` (jsonschema-rs when installed).
+
+    Only a yes/no: `validator` explains what is wrong. A test keeps the two in agreement.
+    """
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - a platform without wheels
+        return validator(name).is_valid
+    rust = jsonschema_rs.validator_for(load(name), validate_formats=True)
+    checked: Callable[[Any], bool] = rust.is_valid
+    return checked
+
+
+def assumptions() -> list[dict[str, Any]]:
+    """Return the entries of the assumptions register."""
+    entries: list[dict[str, Any]] = load("assumptions.json")["assumptions"]
+    return entries
+
+
+def assumption_ids() -> set[str]:
+    """Return the ids of the assumptions register."""
+    return {entry["id"] for entry in assumptions()}
+
+
+def _component_name(file_name: str) -> str:
+    stem = Path(file_name).name.removesuffix(".json")
+    return "".join(part.capitalize() for part in stem.replace(".", "-").split("-"))
+
+
+def bundled_openapi(models: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Return the OpenAPI document with every file ``$ref`` inlined under components.
+
+    `models` pairs a model id with its args schema file; the create request gets one
+    ``oneOf`` branch per model, so tools that read only this document see every model.
+    """
+    document = copy.deepcopy(load("openapi.json"))
+    schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
+    pending = [
+        "create-request.json",
+        "create-response.json",
+        "query-response.json",
+        "callback.json",
+        "error.json",
+    ]
+    branches = []
+    for model, args_file in models:
+        pending.append(args_file)
+        branches.append(
+            {
+                "properties": {
+                    "model": {"const": model},
+                    "args": {"$ref": f"#/components/schemas/{_component_name(args_file)}"},
+                }
+            }
+        )
+    seen: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        schema = copy.deepcopy(load(name))
+        schema.pop("$id", None)
+        schema.pop("$schema", None)
+        prefix = f"#/components/schemas/{_component_name(name)}"
+        schemas[_component_name(name)] = _rewrite_refs(schema, name, prefix, pending)
+    if branches:
+        schemas["CreateRequest"]["oneOf"] = branches
+    return _rewrite_refs(document, "openapi.json", "#", [])  # type: ignore[no-any-return]
+
+
+def _rewrite_refs(node: Any, owner: str, prefix: str, pending: list[str]) -> Any:
+    """Point file refs at components and local refs at the owner's new place."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                if value.startswith("#"):
+                    value = prefix + value[1:] if prefix != "#" else value
+                else:
+                    target = str(Path(owner).parent / value) if "/" in owner else value
+                    target = target.removeprefix("./")
+                    pending.append(target)
+                    value = f"#/components/schemas/{_component_name(target)}"
+            out[key] = _rewrite_refs(value, owner, prefix, pending)
+        return out
+    if isinstance(node, list):
+        return [_rewrite_refs(item, owner, prefix, pending) for item in node]
+    return node

@@ -1,0 +1,138 @@
+"""Where status changes are decided: a job's status is derived from the clock.
+
+0 queued -> 1 processing -> 2 succeeded (with result) or 3 failed (refunded, reason).
+Nothing sleeps: the status at any moment follows from when the job was created and
+how long each phase lasts (or, on the per-poll clock, how often it was queried).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mock_server.state.records import DONE, Delivery, Job, Runtime, Store
+
+QUEUED, PROCESSING, SUCCEEDED, FAILED = 0, 1, 2, 3
+TERMINAL = (SUCCEEDED, FAILED)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A status change acted on: the job, its new status and the clock time it happened."""
+
+    job: Job
+    status: int
+    at: float
+
+
+def elapsed(job: Job, runtime: Runtime, now: float) -> float:
+    """Return how far the job has run: clock seconds, or steps on the per-poll clock."""
+    if runtime.clock == "per-poll":
+        return float(max(job.polls - 1, 0))
+    return now - job.created_at
+
+
+def phases(job: Job, runtime: Runtime) -> tuple[float, float]:
+    """Return how long the job stays queued and processing (steps on the per-poll clock)."""
+    if runtime.clock == "per-poll":
+        return 1.0, 1.0
+    return job.queued_for, job.processing_for
+
+
+def status(job: Job, runtime: Runtime, now: float) -> int:
+    """Return the job's status at clock time `now`."""
+    ran = elapsed(job, runtime, now)
+    queued, processing = phases(job, runtime)
+    if ran < queued:
+        return QUEUED
+    if ran < queued + processing or job.outcome.get("stuck"):
+        return PROCESSING
+    return int(job.outcome["status"])
+
+
+def timeline(job: Job, runtime: Runtime, now: float) -> list[dict[str, Any]]:
+    """Return the status changes reached so far, each with its clock time (or step)."""
+    queued, processing = phases(job, runtime)
+    start = 0.0 if runtime.clock == "per-poll" else job.created_at
+    steps = [(QUEUED, start), (PROCESSING, start + queued)]
+    if not job.outcome.get("stuck"):
+        steps.append((int(job.outcome["status"]), start + queued + processing))
+    ran = elapsed(job, runtime, now)
+    return [{"status": s, "at": at} for s, at in steps if ran >= at - start]
+
+
+def job_data(job: Job, runtime: Runtime, now: float, file_url: str) -> dict[str, Any]:
+    """Return the ``data`` object of a query response for `job` at `now`."""
+    return data_for(job, status(job, runtime, now), runtime.result_key, file_url)
+
+
+def data_for(job: Job, current: int, result_key: str, file_url: str) -> dict[str, Any]:
+    """Return the ``data`` object describing `job` at status `current`."""
+    data: dict[str, Any] = {"id": job.id, "status": current}
+    if current == SUCCEEDED:
+        data["result"] = {result_key: [{"url": file_url}]}
+    elif current == FAILED:
+        data["refunded"] = True
+        data["reason"] = str(job.outcome.get("reason", "internal error"))
+    return data
+
+
+def first_event_at(job: Job, runtime: Runtime) -> float | None:
+    """Return the clock time of a new job's first status change (None on per-poll)."""
+    return None if runtime.clock == "per-poll" else job.created_at + job.queued_for
+
+
+def _terminal_at(job: Job) -> float | None:
+    if job.outcome.get("stuck"):
+        return None
+    return job.created_at + job.queued_for + job.processing_for
+
+
+Planner = Callable[["Change"], Sequence[Delivery]]
+
+
+def settle_job(store: Store, job: Job, reached: int, plan: Planner) -> list[Change]:
+    """Act once on each status change of `job` up to stage `reached` (1 or DONE).
+
+    `plan` says which callback deliveries a change calls for; they are stored in the same
+    transaction that marks the change as acted on, so a crash loses neither. Returns the
+    changes this call made; another worker racing on the same job gets none.
+    """
+    changes: list[Change] = []
+    stage = job.stage
+    while stage < reached:
+        if stage == 0:
+            change = Change(job, PROCESSING, job.created_at + job.queued_for)
+            new_stage, next_at, back = 1, _terminal_at(job), None
+        else:
+            final = int(job.outcome["status"])
+            change = Change(job, final, _terminal_at(job) or job.created_at)
+            new_stage, next_at = DONE, None
+            back = job.amount if final == FAILED else None
+        if not store.move_stage(job.id, stage, new_stage, next_at, back, plan(change)):
+            break
+        changes.append(change)
+        stage = new_stage
+    return changes
+
+
+def settle(store: Store, now: float, plan: Planner) -> list[Change]:
+    """Act on every status change that has fallen due by clock time `now`, in time order."""
+    changes: list[Change] = []
+    while due := store.due_jobs(now):
+        moved = 0
+        for job in due:
+            step = settle_job(store, job, job.stage + 1, plan)
+            moved += len(step)
+            changes += step
+        if not moved:  # every due job was taken by another worker meanwhile
+            break
+    changes.sort(key=lambda change: change.at)
+    return changes
+
+
+def reached_stage(job: Job, runtime: Runtime, now: float) -> int:
+    """Return the stage (0, 1 or DONE) the job's status has reached at `now`."""
+    current = status(job, runtime, now)
+    return {QUEUED: 0, PROCESSING: 1}.get(current, DONE)

@@ -1,0 +1,70 @@
+"""Job scenarios: decide a job's fate (succeed, fail, stuck, slow) and its callbacks.
+
+A scenario is a list of tokens, given per request (header ``X-Mock-Scenario`` or
+``[mock:...]`` markers in the prompt) or for the next N jobs of one key or of every key
+(`MockControl.add_scenario`, ``POST /_mock/scenarios``). Tokens:
+
+- ``succeed`` (default), ``fail`` (= ``fail:internal_error``), ``fail:content_policy``,
+  ``fail:internal_error``, ``fail:timeout``
+- ``stuck`` (processing for ever), ``slow`` (processing 10x longer), ``slow:SECONDS``
+- ``callback:duplicate``, ``callback:delay:SECONDS``, ``callback:out-of-order``,
+  ``callback:drop``
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from mock_server.errors import parse_tokens
+
+REASONS = {  # assumption A-failure-reasons
+    "content_policy": "content policy violation: the prompt or an input image was flagged",
+    "internal_error": "internal error while generating the video; please retry",
+    "timeout": "generation timed out",
+}
+HEADER = "X-Mock-Scenario"
+_MARKER = re.compile(r"\[mock:([^\]]*)\]", re.IGNORECASE)
+_NUMBER = r"\d+(?:\.\d+)?"
+_USAGE = (
+    "succeed, fail, fail:content_policy, fail:internal_error, fail:timeout, stuck, slow, "
+    "slow:SECONDS, callback:duplicate, callback:delay:SECONDS, callback:out-of-order or "
+    "callback:drop"
+)
+_TOKENS = re.compile(
+    rf"^(succeed|fail(?::(?:{'|'.join(REASONS)}))?|stuck|slow(?::{_NUMBER})?|"
+    rf"callback:(?:duplicate|drop|out-of-order|delay:{_NUMBER}))$"
+)
+SLOW_FACTOR = 10.0
+
+
+def tokens(text: str) -> list[str]:
+    """Split a scenario text ("fail:timeout, callback:drop") into checked tokens."""
+    return parse_tokens(text, _TOKENS, "scenario", _USAGE)
+
+
+def prompt_tokens(prompt: Any) -> list[str]:
+    """Return the tokens of every ``[mock:...]`` marker in a prompt."""
+    if not isinstance(prompt, str) or "[mock:" not in prompt.lower():
+        return []
+    return [t for marker in _MARKER.findall(prompt) for t in tokens(marker)]
+
+
+def fate(chosen: Iterable[str], processing_for: float) -> tuple[dict[str, Any], float]:
+    """Return the job outcome and processing time that `chosen` tokens ask for."""
+    outcome: dict[str, Any] = {"status": 2}
+    for token in chosen:
+        name, _, arg = token.partition(":")
+        if name == "succeed":
+            outcome = {**outcome, "status": 2}
+            outcome.pop("reason", None)
+        elif name == "fail":
+            outcome.update(status=3, reason=REASONS[arg or "internal_error"])
+        elif name == "stuck":
+            outcome["stuck"] = True
+        elif name == "slow":
+            processing_for = float(arg) if arg else processing_for * SLOW_FACTOR
+        elif name == "callback":
+            outcome["callback"] = arg
+    return outcome, processing_for

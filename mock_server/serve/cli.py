@@ -1,0 +1,190 @@
+"""The command line: ``shortapi-mock serve`` runs the mock under gunicorn."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from mock_server.clock import MODES
+from mock_server.config import PROFILES, RESULT_KEYS
+from mock_server.version import __version__
+
+DEFAULT_STORE = "sqlite:.shortapi-mock/state.db"
+EXAMPLE_BODY = (
+    '{"model": "kwaivgi/kling-o1/image-to-video", "args": {"mode": "std", '
+    '"action": "frame", "prompt": "a cat walks", '
+    '"images": ["https://example.com/start.jpg"]}}'
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``shortapi-mock`` command."""
+    parser = argparse.ArgumentParser(prog="shortapi-mock", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"shortapi-mock {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the mock over HTTP (gunicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    serve.add_argument("--clock", choices=MODES, default="realtime")
+    serve.add_argument(
+        "--speed", type=float, default=1.0, help="realtime clock: clock seconds per wall second"
+    )
+    serve.add_argument(
+        "--store", default=DEFAULT_STORE, help=f"memory or sqlite:PATH (default {DEFAULT_STORE})"
+    )
+    serve.add_argument("--workers", type=int, default=2, help="worker processes")
+    serve.add_argument("--threads", type=int, default=2, help="threads per worker")
+    serve.add_argument("--profile", choices=PROFILES, default="default")
+    serve.add_argument("--result-key", choices=RESULT_KEYS, default="images")
+    serve.add_argument("--queued-seconds", type=float, default=2.0)
+    serve.add_argument("--processing-seconds", type=float, default=8.0)
+    serve.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        metavar="KEY",
+        help="accept only these keys (repeatable); default: any key",
+    )
+    serve.add_argument("--public-url", help="base URL of result links (default: request host)")
+    serve.add_argument("--reset", action="store_true", help="start with no jobs")
+    serve.add_argument(
+        "--access-log", action="store_true", help="log every request (keys redacted)"
+    )
+    serve.add_argument(
+        "--admin-token",
+        help="require X-Mock-Admin-Token on /_mock/ (needed "
+        "to use the admin API when --host is not a loopback address)",
+    )
+    hooks = serve.add_argument_group("callbacks")
+    hooks.add_argument(
+        "--callback-events",
+        choices=("terminal", "all"),
+        default="terminal",
+        help="call back on the terminal status only, or on every change",
+    )
+    hooks.add_argument("--callback-attempts", type=int, default=5)
+    hooks.add_argument(
+        "--callback-backoff",
+        type=float,
+        default=1.0,
+        help="clock seconds before the first retry; doubles each time",
+    )
+    hooks.add_argument("--callback-backoff-max", type=float, default=60.0)
+    hooks.add_argument(
+        "--callback-timeout", type=float, default=5.0, help="wall seconds for one attempt"
+    )
+    hooks.add_argument(
+        "--callback-allow-host",
+        action="append",
+        metavar="PATTERN",
+        help="call back only to hosts matching (repeatable, fnmatch)",
+    )
+    hooks.add_argument(
+        "--callback-deny-host",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="never call back to hosts matching (repeatable, fnmatch)",
+    )
+    return parser
+
+
+def app_config(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the app config for parsed `serve` arguments."""
+    return {
+        "STORE": args.store,
+        "CLOCK": args.clock,
+        "SPEED": args.speed,
+        "PROFILE": args.profile,
+        "RESULT_KEY": args.result_key,
+        "QUEUED_SECONDS": args.queued_seconds,
+        "PROCESSING_SECONDS": args.processing_seconds,
+        "API_KEYS": frozenset(args.api_keys) if args.api_keys else None,
+        "PUBLIC_URL": args.public_url,
+        "CALLBACK_EVENTS": args.callback_events,
+        "CALLBACK_ATTEMPTS": args.callback_attempts,
+        "CALLBACK_BACKOFF": args.callback_backoff,
+        "CALLBACK_BACKOFF_MAX": args.callback_backoff_max,
+        "CALLBACK_TIMEOUT": args.callback_timeout,
+        "CALLBACK_ALLOW_HOSTS": args.callback_allow_host,
+        "CALLBACK_DENY_HOSTS": args.callback_deny_host,
+        "ADMIN_TOKEN": args.admin_token,
+        "ADMIN_OPEN": is_loopback(args.host),
+    }
+
+
+def is_loopback(host: str) -> bool:
+    """Say whether `host` is a loopback address (or localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def banner(base_url: str, args: argparse.Namespace) -> str:
+    """Return the start-up text: where the mock listens and a curl to paste."""
+    key = "test-key"
+    return "\n".join(
+        [
+            f"shortapi-mock {__version__} serving on {base_url}",
+            f"  store {args.store}, clock {args.clock} x{args.speed}, {args.workers} worker(s), "
+            f"profile {args.profile}, result key {args.result_key}",
+            f"  dashboard: {base_url}/_mock/ui  admin: {base_url}/_mock/health  "
+            f"openapi: {base_url}/openapi.json",
+            "try:",
+            f"  curl -s {base_url}/api/v1/job/create -H 'Authorization: Bearer {key}' "
+            f"-H 'Content-Type: application/json' -d {shlex.quote(EXAMPLE_BODY)}",
+            "",
+        ]
+    )
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Prepare the store once, then run gunicorn with `args.workers` workers."""
+    from mock_server import create_app
+    from mock_server.serve.gunicorn_app import MockServer
+
+    if args.store == "memory" and args.workers > 1:
+        print(
+            "shortapi-mock: the memory store lives in one process; with --workers > 1 use "
+            "--store sqlite:PATH (or --workers 1)",
+            file=sys.stderr,
+        )
+        return 2
+    config = app_config(args)
+    if args.store.startswith("sqlite:") and args.reset:
+        path = args.store.removeprefix("sqlite:")
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
+    if args.store != "memory":
+        setup = create_app({**config, "BACKGROUND": False})  # one process sets the store up
+        setup.extensions["shortapi.store"].close()
+        config["STORE_INIT"] = False
+    options = {
+        "bind": f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}",
+        "workers": args.workers,
+        "threads": args.threads,
+        "worker_class": "gthread",
+        "accesslog": "-" if args.access_log else None,
+        "logger_class": "mock_server.serve.gunicorn_app.RedactingLogger",
+        "loglevel": "warning",
+        "graceful_timeout": 5,
+    }
+    MockServer(config, options, lambda url: print(banner(url, args), flush=True)).run()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``shortapi-mock`` command."""
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    return 2  # pragma: no cover - argparse requires a command

@@ -1,0 +1,63 @@
+"""Run the app under gunicorn, programmatically (no config file, no dev server)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
+
+from mock_server.api.auth import bearer_key, redact
+
+_ACCOUNT_PATH = re.compile(r"(/_mock/accounts/)(?!key_[0-9a-f]{12}\b)[^/?\s]+")
+
+
+def redact_line(text: str, keys: list[str]) -> str:
+    """Mask API keys in a request line: `keys`, Bearer tokens, /_mock/accounts/<key>."""
+    return _ACCOUNT_PATH.sub(r"\1***", redact(text, keys))
+
+
+class RedactingLogger(Logger):  # type: ignore[misc]
+    """gunicorn's logger, with API keys masked in access log lines."""
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+        key = bearer_key(environ.get("HTTP_AUTHORIZATION"))
+        keys = [key] if key else []
+        for name in ("r", "U", "q"):
+            if isinstance(atoms.get(name), str):
+                atoms[name] = redact_line(atoms[name], keys)
+        if "{authorization}i" in atoms:
+            atoms["{authorization}i"] = "***"
+        return atoms
+
+
+class MockServer(BaseApplication):  # type: ignore[misc]
+    """A gunicorn application whose workers each build the app with `config`."""
+
+    def __init__(
+        self, config: dict[str, Any], options: dict[str, Any], on_ready: Callable[[str], None]
+    ) -> None:
+        self.app_config = config
+        self.options = options
+        self.on_ready = on_ready
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if value is not None:
+                self.cfg.set(key, value)
+        self.cfg.set("when_ready", self._when_ready)
+
+    def _when_ready(self, server: Any) -> None:
+        host, port = server.LISTENERS[0].sock.getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        self.on_ready(f"http://{shown}:{port}")
+
+    def load(self) -> Flask:
+        from mock_server import create_app
+
+        return create_app(self.app_config)

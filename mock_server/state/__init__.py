@@ -1,0 +1,1 @@
+"""Where state lives: the records, one protocol per kind of state, the memory and SQLite backends."""

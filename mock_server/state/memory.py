@@ -1,0 +1,283 @@
+"""The memory store: state in this process, fast, gone when the process ends."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections import OrderedDict, defaultdict, deque
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from mock_server.state.records import (
+    DONE,
+    Account,
+    Delivery,
+    Job,
+    Rule,
+    Runtime,
+    charge,
+    check_admission,
+    refund,
+    rule_matches,
+)
+
+
+class MemoryStore:
+    """Every piece of state in dicts behind one lock."""
+
+    def __init__(
+        self,
+        *,
+        journal_limit: int = 10_000,
+        max_jobs: int = 100_000,
+        runtime: Runtime | None = None,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._max_jobs = max_jobs
+        self._journal_limit = journal_limit
+        self._runtime = runtime or Runtime()
+        self._clear()
+
+    def _clear(self) -> None:
+        journal_seq = getattr(self, "_counts", {}).get("journal", 0)  # ids never repeat
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._unsettled: dict[str, Job] = {}
+        self._accounts: dict[str, Account] = {}
+        self._deliveries: dict[int, Delivery] = {}
+        self._rules: dict[int, Rule] = {}
+        self._counts: defaultdict[str, int] = defaultdict(int, journal=journal_seq)
+        self._journal: deque[dict[str, Any]] = deque(maxlen=self._journal_limit)
+        self._seq = 0
+
+    def _next_id(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    # jobs
+    def admit(self, job: Job) -> None:
+        with self._lock:
+            if job.id in self._jobs:
+                raise KeyError(f"duplicate job id {job.id}")
+            account = self._accounts.get(job.owner)
+            check_admission(account, job.amount, lambda: self.in_flight(job.owner))
+            charged = charge(account, job.amount)
+            if charged is not None:
+                self._accounts[job.owner] = charged
+            stored = dataclasses.replace(job)
+            self._jobs[job.id] = stored
+            if stored.stage != DONE:
+                self._unsettled[job.id] = stored
+            if len(self._jobs) > self._max_jobs:
+                self._evict()
+
+    def _evict(self) -> None:
+        """Forget the oldest settled jobs (never one in flight) down to the limit."""
+        excess = len(self._jobs) - self._max_jobs
+        for job_id in [j for j in self._jobs if j not in self._unsettled][:excess]:
+            del self._jobs[job_id]
+
+    def get_job(self, job_id: str) -> Job | None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            return dataclasses.replace(job) if job else None
+
+    def bump_polls(self, job_id: str) -> int:
+        with self._lock:
+            job = self._jobs[job_id]
+            job.polls += 1
+            return job.polls
+
+    def list_jobs(self, *, limit: int = 100, owner: str | None = None) -> list[Job]:
+        with self._lock:
+            found = []
+            for job in reversed(self._jobs.values()):
+                if owner is None or job.owner == owner:
+                    found.append(dataclasses.replace(job))
+                    if len(found) >= limit:
+                        break
+            return found
+
+    def replan_job(self, job_id: str, change: Callable[[Job], Job]) -> Job | None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.stage == DONE:
+                return None
+            new = change(dataclasses.replace(job))
+            self._jobs[job_id] = new
+            self._unsettled[job_id] = new
+            return dataclasses.replace(new)
+
+    def count_jobs(self) -> int:
+        with self._lock:
+            return len(self._jobs)
+
+    def due_jobs(self, now: float, *, limit: int = 200) -> list[Job]:
+        with self._lock:
+            due = [
+                j
+                for j in self._unsettled.values()
+                if j.next_event_at is not None and j.next_event_at <= now
+            ]
+            due.sort(key=lambda j: (j.next_event_at or 0.0, j.created_at))
+            return [dataclasses.replace(j) for j in due[:limit]]
+
+    def move_stage(
+        self,
+        job_id: str,
+        stage: int,
+        new_stage: int,
+        next_event_at: float | None,
+        refund_amount: str | None,
+        deliveries: Sequence[Delivery] = (),
+    ) -> bool:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.stage != stage:
+                return False
+            job.stage, job.next_event_at = new_stage, next_event_at
+            if new_stage == DONE:
+                self._unsettled.pop(job_id, None)
+            account = self._accounts.get(job.owner)
+            if refund_amount is not None and account is not None:
+                self._accounts[job.owner] = refund(account, refund_amount)
+            for delivery in deliveries:
+                self.add_delivery(delivery)
+            return True
+
+    # accounts
+    def get_account(self, owner: str) -> Account | None:
+        with self._lock:
+            account = self._accounts.get(owner)
+            return dataclasses.replace(account) if account else None
+
+    def put_account(self, account: Account) -> Account:
+        with self._lock:
+            self._accounts[account.owner] = dataclasses.replace(account)
+            return account
+
+    def in_flight(self, owner: str) -> int:
+        with self._lock:
+            return sum(1 for j in self._unsettled.values() if j.owner == owner)
+
+    # callbacks
+    def add_delivery(self, delivery: Delivery) -> int:
+        with self._lock:
+            delivery = dataclasses.replace(delivery, id=self._next_id())
+            self._deliveries[delivery.id] = delivery
+            return delivery.id
+
+    def claim_deliveries(
+        self, now: float, wall: float, *, hold: float, limit: int = 50
+    ) -> list[Delivery]:
+        with self._lock:
+            due = sorted(
+                (
+                    d
+                    for d in self._deliveries.values()
+                    if d.state == "pending" and d.due_at <= now and d.claimed_until <= wall
+                ),
+                key=lambda d: (d.due_at, d.id),
+            )[:limit]
+            for delivery in due:
+                delivery.claimed_until = wall + hold
+            return [dataclasses.replace(d, attempts=list(d.attempts)) for d in due]
+
+    def save_delivery(self, delivery: Delivery) -> None:
+        with self._lock:
+            self._deliveries[delivery.id] = dataclasses.replace(delivery)
+
+    def list_deliveries(self, *, limit: int = 100, job_id: str | None = None) -> list[Delivery]:
+        with self._lock:
+            found = [
+                dataclasses.replace(d, attempts=list(d.attempts))
+                for d in self._deliveries.values()
+                if job_id in (None, d.job_id)
+            ]
+        return found[-limit:] if limit else []
+
+    def pending_due(self, now: float) -> int:
+        with self._lock:
+            return sum(
+                1 for d in self._deliveries.values() if d.state == "pending" and d.due_at <= now
+            )
+
+    def next_delivery_at(self) -> float | None:
+        with self._lock:
+            pending = [d.due_at for d in self._deliveries.values() if d.state == "pending"]
+            return min(pending, default=None)
+
+    # scenarios and faults
+    def add_rule(self, rule: Rule) -> int:
+        with self._lock:
+            rule = dataclasses.replace(rule, id=self._next_id())
+            self._rules[rule.id] = rule
+            return rule.id
+
+    def take_rule(self, kind: str, owner: str | None, endpoint: str) -> Rule | None:
+        with self._lock:
+            # A rule for this very key wins over one for every key; then the oldest first.
+            ordered = sorted(self._rules.values(), key=lambda r: (r.key is None, r.id))
+            for rule in ordered:
+                if rule_matches(rule, kind, owner, endpoint):
+                    taken = dataclasses.replace(rule)
+                    if rule.remaining is not None:
+                        rule.remaining -= 1
+                        if rule.remaining <= 0:
+                            del self._rules[rule.id]
+                    return taken
+            return None
+
+    def snapshot(self) -> tuple[Runtime, set[str]]:
+        with self._lock:
+            return self.runtime(), {r.kind for r in self._rules.values()}
+
+    def list_rules(self, kind: str) -> list[Rule]:
+        with self._lock:
+            return [dataclasses.replace(r) for r in self._rules.values() if r.kind == kind]
+
+    def clear_rules(self, kind: str, key: str | None = None) -> None:
+        with self._lock:
+            for rule_id in [
+                r.id for r in self._rules.values() if r.kind == kind and key in (None, r.key)
+            ]:
+                del self._rules[rule_id]
+
+    def next_count(self, name: str) -> int:
+        with self._lock:
+            self._counts[name] += 1
+            return self._counts[name]
+
+    # journal, runtime, lifetime
+    def journal_append(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._counts["journal"] += 1
+            self._journal.append({**entry, "id": self._counts["journal"]})
+
+    def journal_list(
+        self, *, limit: int = 100, after: int = 0, match: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        wanted = list((match or {}).items())
+        with self._lock:
+            entries = [
+                e
+                for e in self._journal
+                if e["id"] > after and all(str(e.get(k)) == v for k, v in wanted)
+            ]
+        return entries[-limit:] if limit else []
+
+    def runtime(self) -> Runtime:
+        with self._lock:
+            return dataclasses.replace(self._runtime)
+
+    def update_runtime(self, change: Callable[[Runtime], Runtime]) -> Runtime:
+        with self._lock:
+            self._runtime = change(dataclasses.replace(self._runtime))
+            return dataclasses.replace(self._runtime)
+
+    def reset(self, runtime: Runtime) -> None:
+        with self._lock:
+            self._clear()
+            self._runtime = dataclasses.replace(runtime)
+
+    def close(self) -> None:
+        """Nothing to release."""

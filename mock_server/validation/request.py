@@ -1,0 +1,213 @@
+"""Validate a create request: content type, JSON, the schemas, then the model's rules.
+
+Every problem is collected before answering, so one 400 lists them all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import ValidationError
+
+from mock_server.catalog.registry import MODELS, ModelSpec
+from mock_server.data import schemas
+from mock_server.errors import BAD_REQUEST, INVALID_PARAMETER, ApiError, Problem, validation_error
+from mock_server.validation.rules import Context, callback_url_is_http
+
+ENVELOPE_SCHEMA = "create-request.json"
+_JSON_TYPES = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    type(None): "null",
+}
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    """A create request that passed validation."""
+
+    model: ModelSpec
+    args: dict[str, Any]
+    callback_url: str | None
+    warnings: tuple[Problem, ...]
+
+
+def parse_json_body(content_type: str | None, body: bytes) -> Any:
+    """Return the JSON value of a request body, or raise the API's error."""
+    mimetype = (content_type or "").split(";")[0].strip().lower()
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise ApiError(
+            415,
+            BAD_REQUEST,
+            f"unsupported content type {mimetype or '(none)'!r}; send the body as JSON "
+            "with the header Content-Type: application/json",
+        )
+    try:
+        return json.loads(body)
+    except UnicodeDecodeError:
+        raise ApiError(400, BAD_REQUEST, "request body is not UTF-8; send UTF-8 JSON") from None
+    except json.JSONDecodeError as exc:
+        raise ApiError(
+            400,
+            BAD_REQUEST,
+            f"request body is not valid JSON ({exc.msg} at line {exc.lineno} "
+            f"column {exc.colno}); send a JSON object",
+        ) from None
+    except RecursionError:
+        raise ApiError(
+            400, BAD_REQUEST, "request body is nested too deeply; send a JSON object as documented"
+        ) from None
+
+
+def validate_create(body: Any, *, profile: str = "default") -> CreateRequest:
+    """Return the validated request, or raise `ApiError` listing every problem."""
+    if not isinstance(body, dict):
+        raise ApiError(
+            400,
+            BAD_REQUEST,
+            f"request body is a JSON {json_type(body)}; send a JSON object with "
+            "model, args and (optionally) callback_url",
+        )
+    ctx = Context(profile=profile)
+    problems = list(schema_problems(ENVELOPE_SCHEMA, body))
+    problems += callback_url_is_http(body, ctx)
+    model_id, args = body.get("model"), body.get("args")
+    spec = MODELS.get(model_id) if isinstance(model_id, str) else None
+    if isinstance(model_id, str) and model_id and spec is None:
+        problems.append(
+            Problem(
+                "model.known",
+                "/model",
+                f"invalid model: {model_id}; known models: " + ", ".join(sorted(MODELS)),
+            )
+        )
+    if spec is not None and isinstance(args, dict):
+        problems += schema_problems(spec.args_schema, args, "/args")
+        # Rules run on schema-invalid args too (they guard their own types), so one answer
+        # lists everything; a rule is quiet where the schema already flagged the spot.
+        flagged = {p.pointer for p in problems}
+        for rule in spec.rules:
+            problems += [
+                p for p in (_under("/args", q) for q in rule(args, ctx)) if p.pointer not in flagged
+            ]
+    errors = [p for p in problems if p.severity == "error"]
+    if len(errors) == 1 and errors[0].rule == "model.known":
+        raise ApiError(400, INVALID_PARAMETER, f"invalid model: {model_id}", problems)
+    if errors:
+        raise validation_error(problems)
+    assert spec is not None and isinstance(args, dict)  # the schema made sure
+    url = body.get("callback_url")
+    return CreateRequest(spec, args, url if isinstance(url, str) else None, tuple(problems))
+
+
+def _under(prefix: str, problem: Problem) -> Problem:
+    return Problem(problem.rule, prefix + problem.pointer, problem.message, problem.severity)
+
+
+def json_type(value: Any) -> str:
+    """Return the JSON type name of a parsed JSON value ("object", "integer", ...)."""
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _pointer(path: Any) -> str:
+    return "".join("/" + _escape(p) for p in path)
+
+
+def _escape(part: Any) -> str:
+    """Escape one JSON pointer token (RFC 6901)."""
+    return str(part).replace("~", "~0").replace("/", "~1")
+
+
+def schema_problems(schema: str, instance: Any, prefix: str = "") -> Iterator[Problem]:
+    """Yield one problem per schema error, each with a pointer and a fix-it message."""
+    if schemas.fast_check(schema)(instance):
+        return
+    seen: set[str] = set()  # one problem per spot: the first is enough to fix it
+    for error in schemas.validator(schema).iter_errors(instance):
+        for problem in _explain(error, prefix):
+            if problem.pointer not in seen:
+                seen.add(problem.pointer)
+                yield problem
+
+
+def _fix(schema: Mapping[str, Any]) -> str:
+    fix = schema.get("x-fix")
+    return f"; {fix}" if fix else ""
+
+
+def _explain(error: ValidationError, prefix: str) -> Iterator[Problem]:
+    pointer = prefix + _pointer(error.absolute_path)
+    keyword = str(error.validator)
+    schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+    instance = error.instance
+    value: Any = error.validator_value
+    rule = f"schema.{keyword}"
+    if keyword == "required" and isinstance(instance, dict):
+        properties = schema.get("properties", {})
+        for key in value:
+            if key not in instance:
+                hint = _fix(properties.get(key, {})) or _choices(properties.get(key, {}))
+                yield Problem(rule, f"{pointer}/{_escape(key)}", f"{key} is required; add it{hint}")
+    elif keyword == "additionalProperties" and isinstance(instance, dict):
+        allowed = list(schema.get("properties", {}))
+        for key in instance:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                yield Problem(
+                    rule,
+                    f"{pointer}/{_escape(key)}",
+                    f"unknown key {key!r}; {hint}remove it (allowed: {', '.join(allowed)})",
+                )
+    elif keyword == "enum":
+        yield Problem(
+            rule,
+            pointer,
+            f"{_short(instance)} is not allowed; use one of "
+            f"{', '.join(json.dumps(v) for v in value)}{_fix(schema)}",
+        )
+    elif keyword == "type":
+        yield Problem(
+            rule,
+            pointer,
+            f"must be of type {error.validator_value}, not {json_type(instance)}{_fix(schema)}",
+        )
+    elif keyword in ("pattern", "format"):
+        yield Problem(
+            rule,
+            pointer,
+            f"{_short(instance)} is not in the accepted form"
+            f"{_fix(schema) or '; ' + str(schema.get('description', ''))}",
+        )
+    else:
+        yield Problem(rule, pointer, f"{_short_message(error)}{_fix(schema)}")
+
+
+def _choices(schema: Mapping[str, Any]) -> str:
+    if "enum" in schema:
+        return "; one of " + ", ".join(json.dumps(v) for v in schema["enum"])
+    return ""
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _short_message(error: ValidationError) -> str:
+    if error.validator in ("minLength", "maxLength", "minItems", "maxItems"):
+        size = len(error.instance) if hasattr(error.instance, "__len__") else "?"
+        limit = error.validator_value
+        what = "characters" if "Length" in str(error.validator) else "items"
+        bound = "at least" if str(error.validator).startswith("min") else "at most"
+        return f"has {size} {what}, must have {bound} {limit}"
+    message = error.message
+    return message if len(message) <= 120 else message[:117] + "..."

@@ -1,0 +1,132 @@
+"""Named cross-field rules that JSON Schema cannot say.
+
+Each rule is a generator: given a request's ``args`` (already valid against the model's
+schema) it yields every `Problem`, each with a JSON pointer and a message that says how
+to fix the request. Rules never raise on odd input; the schema ran first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mock_server.errors import Problem
+
+MAX_INPUTS = 7
+_REFERENCE = re.compile(r"\[@(image|element)(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a rule may know besides the args."""
+
+    profile: str = "default"  # or "strict"
+
+    @property
+    def lenient_severity(self) -> str:
+        """Severity of findings that are warnings unless the profile is strict."""
+        return "error" if self.profile == "strict" else "warning"
+
+
+def _list(args: Mapping[str, Any], key: str) -> list[Any]:
+    value = args.get(key, [])
+    return value if isinstance(value, list) else []
+
+
+def images_plus_elements_at_most_7(args: Mapping[str, Any], ctx: Context) -> Iterator[Problem]:
+    """Images plus elements must not exceed 7 (A-images-elements-max)."""
+    images, elements = len(_list(args, "images")), len(_list(args, "elements"))
+    if images + elements > MAX_INPUTS:
+        yield Problem(
+            "inputs.max_7",
+            "/elements" if elements else "/images",
+            f"images ({images}) + elements ({elements}) = {images + elements}, more than "
+            f"{MAX_INPUTS}; remove {images + elements - MAX_INPUTS} of them",
+        )
+
+
+def duration_allowed_for_action(args: Mapping[str, Any], ctx: Context) -> Iterator[Problem]:
+    """A frame job with one image lasts "5" or "10" (A-duration-frame-single-image)."""
+    duration = args.get("duration", "5")
+    single_frame = args.get("action") == "frame" and len(_list(args, "images")) == 1
+    if single_frame and duration not in ("5", "10"):
+        yield Problem(
+            "duration.frame_single_image",
+            "/duration",
+            f"duration {duration!r} is not allowed for action 'frame' with a single "
+            'image; use "5" or "10", or add an end frame as a second image',
+        )
+
+
+def aspect_ratio_only_with_refer(args: Mapping[str, Any], ctx: Context) -> Iterator[Problem]:
+    """aspect_ratio is only valid with action refer (A-aspect-ratio-refer-only)."""
+    if "aspect_ratio" in args and args.get("action") != "refer":
+        yield Problem(
+            "aspect_ratio.refer_only",
+            "/aspect_ratio",
+            "aspect_ratio is only valid with action 'refer'; remove it (a frame job takes "
+            "its shape from the start frame) or set action to 'refer'",
+        )
+
+
+def frame_uses_first_two_images(args: Mapping[str, Any], ctx: Context) -> Iterator[Problem]:
+    """A frame job uses only its first two images; note the rest (A-frame-extra-images)."""
+    images = _list(args, "images")
+    if args.get("action") == "frame" and len(images) > 2:
+        yield Problem(
+            "images.frame_extra_ignored",
+            "/images/2",
+            f"action 'frame' uses only the first two images (start and end frame); the "
+            f"other {len(images) - 2} will be ignored: remove them or use action 'refer'",
+            severity="warning",
+        )
+
+
+def prompt_references_exist(args: Mapping[str, Any], ctx: Context) -> Iterator[Problem]:
+    """[@imageN] and [@elementN] must point at inputs that exist (A-prompt-references)."""
+    prompt = args.get("prompt")
+    if not isinstance(prompt, str):
+        return
+    counts = {"image": len(_list(args, "images")), "element": len(_list(args, "elements"))}
+    seen: set[tuple[str, int]] = set()
+    for match in _REFERENCE.finditer(prompt):
+        kind, number = match.group(1), int(match.group(2))
+        if (kind, number) in seen or 1 <= number <= counts[kind]:
+            continue
+        seen.add((kind, number))
+        have = counts[kind]
+        fix = (
+            f"use [@{kind}1] to [@{kind}{have}]"
+            if have
+            else f"add {kind}s to the request or remove the reference"
+        )
+        yield Problem(
+            "prompt.reference_exists",
+            "/prompt",
+            f"the prompt references [@{kind}{number}] but the request has {have} "
+            f"{kind}{'' if have == 1 else 's'}; {fix}",
+            severity=ctx.lenient_severity,
+        )
+
+
+_HTTP_URL = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
+
+
+def is_http_url(url: str) -> bool:
+    """Say whether `url` is an absolute http(s) URL (the only kind that gets callbacks)."""
+    return bool(_HTTP_URL.match(url))
+
+
+def callback_url_is_http(envelope: Mapping[str, Any], ctx: Context) -> Iterator[Problem]:
+    """callback_url should be an absolute http(s) URL (A-callback-url-form)."""
+    url = envelope.get("callback_url")
+    if isinstance(url, str) and not is_http_url(url):
+        yield Problem(
+            "callback_url.http",
+            "/callback_url",
+            f"callback_url {url[:80]!r} is not an absolute http(s) URL, so no callback "
+            'will be delivered; send e.g. "https://example.com/hooks/shortapi" or leave it out',
+            severity=ctx.lenient_severity,
+        )
