@@ -20,23 +20,23 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint chromium  ## lint, type-check and run every test
 	$(BIN)/python -m pytest
 
-# The contract suite (contract_tests/): against the in-process mock by default, any URL with
-# ARGS="--shortapi-target=http://127.0.0.1:8000", or the live API (SHORTAPI_KEY, BUDGET in USD).
+# The contract suite (contract_tests/, run by `shortapi-mock contract`): against the in-process
+# mock by default, any URL with ARGS="--target http://127.0.0.1:8000", or the live API
+# (SHORTAPI_KEY, BUDGET in USD). Other ARGS go to pytest (e.g. --hypothesis-profile=contract-ci).
 .PHONY: contract contract-live
 BUDGET ?= 1
 
 contract: $(STAMP)  ## contract suite vs the in-process mock; reports/drift.{md,json,xml}
-	$(BIN)/python -m pytest contract_tests -p no:cacheprovider \
-		--junitxml=reports/contract-junit.xml $(ARGS)
+	$(BIN)/shortapi-mock contract --report-dir reports $(ARGS)
 
-contract-live: $(STAMP)  ## contract suite vs the live API (SHORTAPI_KEY, BUDGET=1; ARGS=--shortapi-dry-run)
-	$(BIN)/python -m pytest contract_tests -p no:cacheprovider --shortapi-target=live \
-		--shortapi-budget-usd=$(BUDGET) --hypothesis-profile=contract-nightly \
-		--shortapi-record=reports/recorded-live.json \
+contract-live: $(STAMP)  ## contract suite vs the live API (SHORTAPI_KEY, BUDGET=1; ARGS=--dry-run)
+	$(BIN)/shortapi-mock contract --target live --budget-usd $(BUDGET) --report-dir reports \
+		--hypothesis-profile=contract-nightly --shortapi-record=reports/recorded-live.json \
 		--junitxml=reports/contract-live-junit.xml $(ARGS)
 
 # The dashboard's browser tests drive Debian's chromium through Playwright (Playwright's own

@@ -7,44 +7,53 @@ Run by ``make bench`` (after bench/run.py); in-process apps, a loopback receiver
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
+import sys
 import tempfile
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mock_server import create_app
-from mock_server.control.mock_control import get_control
+from flask import Flask
+from flask.testing import FlaskClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # see bench/__init__.py
+from bench.common import CREATE_PATH, auth, job_body, write_json
+from mock_server import close_app, create_app
+from mock_server.control import get_control
 from mock_server.testing.receiver import CallbackReceiver
 
-BODY = {
-    "model": "kwaivgi/kling-o1/image-to-video",
-    "args": {
-        "mode": "std",
-        "action": "frame",
-        "prompt": "a cat",
-        "images": ["https://example.com/a.jpg"],
-    },
-}
-AUTH = {"Authorization": "Bearer bench-key"}
+BODY = job_body(prompt="a cat")
+
+
+@contextmanager
+def served(config: Mapping[str, Any]) -> Iterator[tuple[Flask, FlaskClient, CallbackReceiver]]:
+    """Yield an in-process app, its test client and a running receiver; close them after."""
+    app = create_app(config)
+    try:
+        with CallbackReceiver() as receiver:
+            yield app, app.test_client(), receiver
+    finally:
+        close_app(app)
+
+
+def create_job(client: FlaskClient, receiver: CallbackReceiver) -> None:
+    """Create one job whose callback goes to `receiver`."""
+    client.post(CREATE_PATH, json={**BODY, "callback_url": receiver.url}, headers=auth())
 
 
 def throughput(store: str, jobs: int) -> dict[str, Any]:
     """Create `jobs` jobs with a callback, advance once, time the deliveries."""
-    app = create_app({"STORE": store, "CLOCK": "manual"})
-    client = app.test_client()
-    with CallbackReceiver() as receiver:
+    with served({"STORE": store, "CLOCK": "manual"}) as (app, client, receiver):
         for _ in range(jobs):
-            client.post(
-                "/api/v1/job/create", json={**BODY, "callback_url": receiver.url}, headers=AUTH
-            )
+            create_job(client, receiver)
         started = time.perf_counter()
         get_control(app).advance(10)
         elapsed = time.perf_counter() - started
         got = len(receiver.received)
-    app.extensions["shortapi.callbacks"].stop()
     return {
         "store": store.split(":")[0],
         "jobs": jobs,
@@ -56,38 +65,32 @@ def throughput(store: str, jobs: int) -> dict[str, Any]:
 
 def manual_delay(samples: int) -> dict[str, Any]:
     """How long an advance that finishes one job takes to return with its callback sent."""
-    app = create_app({"STORE": "memory", "CLOCK": "manual"})
-    client = app.test_client()
     delays = []
-    with CallbackReceiver() as receiver:
+    with served({"STORE": "memory", "CLOCK": "manual"}) as (app, client, receiver):
         for _ in range(samples):
-            client.post(
-                "/api/v1/job/create", json={**BODY, "callback_url": receiver.url}, headers=AUTH
-            )
+            create_job(client, receiver)
             started = time.perf_counter()
             get_control(app).advance(10)
             delays.append((time.perf_counter() - started) * 1000)
-    app.extensions["shortapi.callbacks"].stop()
     return _summary(delays)
 
 
 def realtime_delay(samples: int) -> dict[str, Any]:
     """Wall time from a job's terminal status (as the clock defines it) to its callback."""
-    app = create_app(
-        {"STORE": "memory", "CLOCK": "realtime", "QUEUED_SECONDS": 0.0, "PROCESSING_SECONDS": 0.2}
-    )
-    client = app.test_client()
+    config = {
+        "STORE": "memory",
+        "CLOCK": "realtime",
+        "QUEUED_SECONDS": 0.0,
+        "PROCESSING_SECONDS": 0.2,
+    }
     delays = []
-    with CallbackReceiver() as receiver:
+    with served(config) as (_, client, receiver):
         for n in range(samples):
             time.sleep(random.uniform(0, 0.1))  # not in step with the dispatcher's tick
             created = time.time()
-            client.post(
-                "/api/v1/job/create", json={**BODY, "callback_url": receiver.url}, headers=AUTH
-            )
+            create_job(client, receiver)
             got = receiver.wait_for(n + 1, timeout=10)[-1]
             delays.append((got.at - (created + 0.2)) * 1000)
-    app.extensions["shortapi.callbacks"].stop()
     return _summary(delays)
 
 
@@ -109,27 +112,20 @@ def main() -> int:
     parser.add_argument("--output", default="reports/callbacks.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        results = {
-            "throughput": [
-                throughput("memory", args.jobs),
-                throughput(f"sqlite:{tmp}/cb.db", args.jobs),
-            ],
-            "delay_manual": manual_delay(args.samples),
-            "delay_realtime": realtime_delay(args.samples),
-        }
-    for row in results["throughput"]:
+        rates = [throughput("memory", args.jobs), throughput(f"sqlite:{tmp}/cb.db", args.jobs)]
+        delays = {"manual": manual_delay(args.samples), "realtime": realtime_delay(args.samples)}
+    for row in rates:
         print(
             f"callbacks/s ({row['store']} store): {row['per_second']} "
             f"({row['delivered']} of {row['jobs']} in {row['seconds']} s)"
         )
-    for mode in ("manual", "realtime"):
-        d = results[f"delay_{mode}"]
+    for mode, d in delays.items():
         print(
             f"terminal status -> callback ({mode} clock): median {d['median_ms']} ms, "
             f"p90 {d['p90_ms']} ms, max {d['max_ms']} ms over {d['samples']}"
         )
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps(results, indent=2))
+    delay_rows = {f"delay_{mode}": d for mode, d in delays.items()}
+    write_json(args.output, {"throughput": rates, **delay_rows})
     return 0
 
 

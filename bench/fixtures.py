@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -15,6 +16,9 @@ import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # see bench/__init__.py
+from bench.common import write_json
 
 RECORDER = """
 import json, os
@@ -64,9 +68,10 @@ def run(tests: str, workdir: Path) -> list[tuple[str, str, float]]:
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(workdir)],
         check=True,
         capture_output=True,
-        env={**__import__("os").environ, "PHASES_OUT": str(out)},
+        env={**os.environ, "PHASES_OUT": str(out)},
     )
-    return [tuple(json.loads(line)) for line in out.read_text().splitlines()]  # type: ignore[misc]
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    return [(str(nodeid), str(phase), float(seconds)) for nodeid, phase, seconds in rows]
 
 
 def overhead(rows: list[tuple[str, str, float]]) -> float:
@@ -103,8 +108,7 @@ def main() -> int:
     }
     for name, value in results.items():
         print(f"{labels.get(name, name + ' overhead'):36s} {value:8.2f} ms")
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps(results, indent=2))
+    write_json(args.output, results)
     return 0
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import sys
 import time
 from pathlib import Path
@@ -13,10 +12,10 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from fuzzing import check_answer, requests_
-
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # see bench/__init__.py
+from bench.common import write_json
 from mock_server import create_app
+from tests.fuzzing import check_answer, requests_
 
 
 def main() -> int:
@@ -54,8 +53,7 @@ def main() -> int:
         f"{total} requests in {elapsed:.1f} s ({total / elapsed:.0f}/s): no 5xx, every body "
         f"JSON; statuses {result['statuses']}"
     )
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(json.dumps(result, indent=2))
+    write_json(args.output, result)
     return 0
 
 

@@ -5,33 +5,37 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import statistics
+import sys
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
+from flask.testing import FlaskClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # see bench/__init__.py
+from bench.common import CREATE_PATH, QUERY_PATH, auth, job_body, write_json
 from mock_server import create_app
 
-BODY = {
-    "model": "kwaivgi/kling-o1/image-to-video",
-    "args": {
-        "mode": "std",
-        "action": "frame",
-        "prompt": "a cat walks in Kyoto",
-        "images": ["https://example.com/a.jpg"],
-    },
-}
-AUTH = {"Authorization": "Bearer scale-key"}
+BODY = job_body(prompt="a cat walks in Kyoto")
+AUTH = auth("scale-key")
 
 
-def query_latency_us(client: object, job_ids: list[str], samples: int) -> float:
+def create_job(client: FlaskClient) -> str:
+    """Create one job; return its id."""
+    answer: dict[str, Any] = client.post(CREATE_PATH, json=BODY, headers=AUTH).get_json()
+    job_id: str = answer["data"]["job_id"]
+    return job_id
+
+
+def query_latency_us(client: FlaskClient, job_ids: list[str], samples: int) -> float:
     """Median microseconds of a query, over `samples` queries of stored jobs."""
     times = []
     for n in range(samples):
         job_id = job_ids[(n * 7919) % len(job_ids)]
         started = time.perf_counter()
-        client.get(f"/api/v1/job/query?id={job_id}", headers=AUTH)  # type: ignore[attr-defined]
+        client.get(f"{QUERY_PATH}?id={job_id}", headers=AUTH)
         times.append((time.perf_counter() - started) * 1e6)
     return statistics.median(times)
 
@@ -58,10 +62,7 @@ def main() -> int:
         gc.collect()
         tracemalloc.start()
         base = tracemalloc.get_traced_memory()[0]
-        job_ids = [
-            client.post("/api/v1/job/create", json=BODY, headers=AUTH).json["data"]["job_id"]
-            for _ in range(target)
-        ]
+        job_ids = [create_job(client) for _ in range(target)]
         gc.collect()
         per_job = (tracemalloc.get_traced_memory()[0] - base) / target
         tracemalloc.stop()
@@ -78,8 +79,7 @@ def main() -> int:
         f"{latency[1_000]:.0f} us at 1k jobs, {latency[args.jobs]:.0f} us at "
         f"{args.jobs // 1000}k (ratio {result['ratio']})"
     )
-    Path("reports").mkdir(exist_ok=True)
-    Path("reports/scale.json").write_text(json.dumps(result, indent=2))
+    write_json("reports/scale.json", result)
     return 0
 
 

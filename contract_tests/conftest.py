@@ -1,9 +1,10 @@
-"""Wire the contract suite into pytest: its target, its session, its skips and reports.
+"""Wire the contract suite into pytest: its options, target, session, skips and reports.
 
-``--shortapi-target`` picks the target: ``mock`` (in-process, the default), an http(s)
-URL (key from ``SHORTAPI_KEY``, any test key if unset), ``live`` (needs ``SHORTAPI_KEY``;
-every test skips without it) or ``replay:PATH`` (a recording). Tests marked ``kit`` test
-the suite itself and run only against the in-process mock.
+The contract-only ``--shortapi-*`` options live here, not in the plugin: they mean nothing
+to a client's own test suite. ``--shortapi-target`` picks the target: ``mock`` (in-process,
+the default), an http(s) URL (key from ``SHORTAPI_KEY``, any test key if unset), ``live``
+(needs ``SHORTAPI_KEY``; every test skips without it) or ``replay:PATH`` (a recording).
+Tests marked ``kit`` test the suite itself and run only against the in-process mock.
 """
 
 from __future__ import annotations
@@ -17,16 +18,71 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import profiles
+from mock_server.contract import profiles
 
 if TYPE_CHECKING:
-    from .session import ContractSession, Options
-    from .wire import Secret
+    from mock_server.contract.session import ContractSession, Options
+    from mock_server.contract.wire import Secret
 
-# The rest of the suite is imported inside the fixtures: hypothesis-jsonschema reads
+# The rest of the kit is imported inside the fixtures: hypothesis-jsonschema reads
 # Hypothesis's unicode tables on import, which Hypothesis forbids while conftests load.
 _PLANNED = pytest.StashKey[list[str]]()
 __all__ = ["profiles"]  # imported for its side effect: the hypothesis profiles exist
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add the contract suite's options to the plugin's "shortapi" group."""
+    group = parser.getgroup("shortapi", "shortapi.ai mock and contract tests")
+    group.addoption(
+        "--shortapi-target",
+        default="mock",
+        help="contract tests: mock (in-process), an http(s) URL, live or replay:PATH",
+    )
+    group.addoption(
+        "--shortapi-budget-usd",
+        type=float,
+        default=1.0,
+        help="contract tests: the most a live run may spend",
+    )
+    group.addoption(
+        "--shortapi-dry-run",
+        action="store_true",
+        help="contract tests: print the planned spend and send nothing",
+    )
+    group.addoption(
+        "--shortapi-timeout",
+        type=float,
+        default=900.0,
+        help="contract tests: seconds to wait for a job on a black-box target",
+    )
+    group.addoption(
+        "--shortapi-poll-interval",
+        type=float,
+        default=2.5,
+        help="contract tests: seconds between the first polls of a black box (then doubling)",
+    )
+    group.addoption(
+        "--shortapi-report-dir",
+        default="reports",
+        help="contract tests: where drift.md, drift.json and drift.xml are written",
+    )
+    group.addoption(
+        "--shortapi-record",
+        default=None,
+        metavar="PATH",
+        help="contract tests: record the target's exchanges to this JSON file",
+    )
+    group.addoption(
+        "--shortapi-shrink",
+        choices=("auto", "off"),
+        default="auto",
+        help="contract tests: shrink the plan against the mock (auto: for paid targets)",
+    )
+    group.addoption(
+        "--shortapi-live-url",
+        default="https://api.shortapi.ai",
+        help="contract tests: base URL of the live target",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,7 +100,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def options_of(config: pytest.Config, *, paid: bool) -> Options:
     """Return the session options the command line asks for."""
-    from .session import Options
+    from mock_server.contract.session import Options
 
     record = config.getoption("--shortapi-record")
     return Options(
@@ -59,7 +115,7 @@ def options_of(config: pytest.Config, *, paid: bool) -> Options:
 
 
 def _key(spec: str) -> Secret | None:
-    from .wire import Secret
+    from mock_server.contract.wire import Secret
 
     from_env = os.environ.get("SHORTAPI_KEY", "")
     if spec == "live":
@@ -72,8 +128,8 @@ def _key(spec: str) -> Secret | None:
 @pytest.fixture(scope="session")
 def contract(pytestconfig: pytest.Config) -> Iterator[ContractSession]:
     """The contract run against ``--shortapi-target``: target, reference mock, budget."""
-    from .session import ContractSession, target_for
-    from .wire import Secret
+    from mock_server.contract.session import ContractSession, target_for
+    from mock_server.contract.wire import Secret
 
     spec = pytestconfig.getoption("--shortapi-target")
     key = _key(spec)
@@ -96,7 +152,7 @@ def contract(pytestconfig: pytest.Config) -> Iterator[ContractSession]:
 
 def _plan_only(config: pytest.Config, session: ContractSession) -> None:
     """Keep the planned spend for the terminal summary, then skip: a dry run sends nothing."""
-    from .budget import planned_spend
+    from mock_server.contract.budget import planned_spend
 
     plan = session.plan()
     config.stash[_PLANNED] = planned_spend(
@@ -119,7 +175,7 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, Any, None]:
     """Scrub any API key from failure texts and captured output before they are shown."""
-    from .wire import scrub
+    from mock_server.contract.wire import scrub
 
     outcome = yield
     report = outcome.get_result()

@@ -14,7 +14,11 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
 
-from mock_server.contract import strategies
+from mock_server.contract import plan, strategies
+from mock_server.contract.client import TERMINAL, JobRun, status_of
+from mock_server.contract.session import ContractSession
+from mock_server.contract.targets import Controls
+from mock_server.contract.wire import Exchange, WireRequest
 from mock_server.data import schemas
 from mock_server.errors import (
     CONCURRENCY_LIMITED,
@@ -24,11 +28,7 @@ from mock_server.errors import (
     UNAVAILABLE,
 )
 
-from . import plan, properties
-from .client import TERMINAL, JobRun, status_of
-from .session import ContractSession
-from .targets import Controls
-from .wire import Exchange, WireRequest
+from . import properties
 
 FAULTS = {  # fault token -> (HTTP status, envelope code), assumption A-error-codes
     "429": (429, RATE_LIMITED),

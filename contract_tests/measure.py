@@ -13,12 +13,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mock_server.contract import strategies
+from mock_server.contract import plan, strategies
+from mock_server.contract.session import ContractSession
+from mock_server.contract.targets import InProcessTarget
+from mock_server.contract.wire import Secret
 
-from . import plan, properties
-from .session import ContractSession
-from .targets import InProcessTarget
-from .wire import Secret
+from . import properties
 
 
 def _rate(

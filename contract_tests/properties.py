@@ -15,10 +15,9 @@ from typing import Any, NoReturn
 
 from mock_server.catalog import pricing
 from mock_server.catalog.registry import MODELS
+from mock_server.contract.client import TERMINAL, JobRun, status_of
+from mock_server.contract.wire import Exchange, scrub
 from mock_server.data import schemas
-
-from .client import TERMINAL, JobRun, status_of
-from .wire import Exchange, scrub
 
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import requests
 
+from mock_server.contract.runner import PLUGINS  # the plugins a `contract` run loads
+
 STARTUP_TIMEOUT = 20.0  # seconds to wait for /_mock/health
 STOP_TIMEOUT = 10.0  # seconds after SIGTERM before SIGKILL
 
@@ -87,18 +89,6 @@ def served_mock(workdir: Path, args: Sequence[str] = ()) -> Iterator[str]:
         yield base_url
     finally:
         _stop(process)
-
-
-# Only the plugins the suite needs: autoloading every installed one (schemathesis, ...)
-# costs seconds per run.
-PLUGINS = (
-    "-p",
-    "_hypothesis_pytestplugin",
-    "-p",
-    "mock_server.testing.plugin",
-    "-p",
-    "no:cacheprovider",
-)
 
 
 def run_pytest(

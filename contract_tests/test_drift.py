@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .session import ContractSession
+from mock_server.contract.session import ContractSession
 
 
 def test_the_target_answers_as_the_mock(contract: ContractSession) -> None:

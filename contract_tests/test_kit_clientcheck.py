@@ -8,10 +8,8 @@ from typing import Any
 import pytest
 import requests
 
-from mock_server.testing import variants
-from mock_server.testing import MockHandle
-
-from .clientcheck import ClientCheckFailed, ClientResult, check_client
+from mock_server.contract.clientcheck import ClientCheckFailed, ClientResult, check_client
+from mock_server.testing import MockHandle, variants
 
 pytestmark = pytest.mark.kit
 MODEL = "kwaivgi/kling-o1/image-to-video"

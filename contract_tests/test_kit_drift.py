@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from .client import JobRun
-from .recording import ReplayTarget
-from .session import ContractSession, Options
-from .targets import InProcessTarget, Target
-from .wire import Secret, WireRequest, WireResponse
+from mock_server.contract.client import JobRun
+from mock_server.contract.recording import ReplayTarget
+from mock_server.contract.session import ContractSession, Options
+from mock_server.contract.targets import InProcessTarget, Target
+from mock_server.contract.wire import Secret, WireRequest, WireResponse
 
 pytestmark = pytest.mark.kit
 RECORDED = Path(__file__).resolve().parent.parent / "fixtures" / "recorded"

@@ -1,4 +1,5 @@
-"""The strategies of `mock_server.contract.strategies`: valid means valid, each break breaks one rule."""
+"""The strategies of `mock_server.contract.strategies`: valid means valid, each break
+breaks one rule."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ from hypothesis import strategies as st
 
 from mock_server.catalog import pricing
 from mock_server.catalog.registry import MODELS
-from mock_server.contract import strategies
+from mock_server.contract import drift, plan, profiles, strategies
+from mock_server.contract.targets import InProcessTarget
+from mock_server.contract.wire import Secret, WireRequest
 from mock_server.data import schemas
 from mock_server.validation.request import validate_create
 
-from . import drift, machine, plan, profiles, properties
-from .targets import InProcessTarget
-from .wire import Secret, WireRequest
+from . import machine, properties
 
 pytestmark = pytest.mark.kit
 KEY = Secret("sk-kit-strategies")

@@ -10,16 +10,17 @@ from typing import Any
 import pytest
 
 from mock_server import create_app
+from mock_server.contract import plan
+from mock_server.contract.budget import Budget, BudgetExhausted, DryRun, Overcharged, planned_spend
+from mock_server.contract.client import ApiClient
+from mock_server.contract.session import ContractSession, Options
 from mock_server.contract.strategies import ACCEPTED
+from mock_server.contract.targets import InProcessTarget, LiveTarget
+from mock_server.contract.wire import Secret, WireRequest, WireResponse
 from mock_server.testing import ThreadedServer
 
-from . import plan, properties
-from .budget import Budget, BudgetExhausted, DryRun, Overcharged, planned_spend
-from .client import ApiClient
+from . import properties
 from .serving import run_pytest, served_mock
-from .session import ContractSession, Options
-from .targets import InProcessTarget, LiveTarget
-from .wire import Secret, WireRequest, WireResponse
 
 pytestmark = pytest.mark.kit
 PLANTED = "sk-live-PLANTED-fedcba9876543210"

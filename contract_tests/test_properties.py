@@ -11,12 +11,12 @@ from collections.abc import Callable
 import pytest
 from hypothesis import strategies as st
 
-from mock_server.contract import strategies
+from mock_server.contract import plan, profiles, strategies
+from mock_server.contract.client import JobRun
+from mock_server.contract.plan import PlanItem
+from mock_server.contract.session import ContractSession
 
-from . import plan, profiles, properties
-from .client import JobRun
-from .plan import PlanItem
-from .session import ContractSession
+from . import properties
 
 SCENARIOS = (None, "fail:content_policy", "fail:internal_error", "fail:timeout")
 jobs = st.builds(

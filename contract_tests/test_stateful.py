@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
-from . import profiles
+from mock_server.contract import profiles
+from mock_server.contract.session import ContractSession
+
 from .machine import machine_for
-from .session import ContractSession
 
 
 def test_jobs_stay_consistent_under_any_order_of_calls(contract: ContractSession) -> None:

@@ -99,7 +99,7 @@ class JobStatus:
 
 
 class HasBodies(Protocol):
-    """Anything that records callback bodies, e.g. `mock_server.testing.receiver.CallbackReceiver`."""
+    """Anything that records callback bodies, e.g. `mock_server.testing.CallbackReceiver`."""
 
     def bodies(self) -> list[Any]: ...
 

@@ -26,8 +26,8 @@ from kling_client import MODEL, ApiError, JobFailed, JobTimeout, KlingClient
 
 from mock_server.data import mp4info
 from mock_server.jobs.scenarios import REASONS
-from mock_server.testing.client_checks import ContractViolation
 from mock_server.testing import MockHandle, httpx_transport
+from mock_server.testing.client_checks import ContractViolation
 from mock_server.testing.receiver import CallbackReceiver
 from mock_server.testing.variants import Variant
 

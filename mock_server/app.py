@@ -8,17 +8,19 @@ from typing import Any
 
 from flask import Flask
 
+from mock_server import config as settings
+from mock_server import extensions
+from mock_server.api import admin, dashboard, envelope, journal, routes
+from mock_server.callbacks.dispatcher import Dispatcher
+from mock_server.clock import Clock, WallClock, now_of
+from mock_server.control.faults import DropConnection
+from mock_server.control.mock_control import MockControl
+from mock_server.state import open_store
+from mock_server.state.records import Runtime
+
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Create the mock's Flask app; `config` overrides `mock_server.config.DEFAULTS`."""
-    from mock_server import clock, errors
-    from mock_server import config as settings
-    from mock_server.api import admin, dashboard, journal, routes
-    from mock_server.callbacks import dispatcher as callbacks
-    from mock_server.control.faults import DropConnection
-    from mock_server.control.mock_control import MockControl
-    from mock_server.state import records as store
-
     app = Flask("mock_server", static_folder=None)  # the dashboard serves its own under /_mock/
     app.config.from_mapping(settings.DEFAULTS)
     app.config.update(config or {})
@@ -26,14 +28,22 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.compact = True  # type: ignore[attr-defined]
     app.url_map.strict_slashes = False
     settings.check(app.config)
-    store.init_app(app)
-    clock.init_app(app)
-    app.extensions["shortapi.control"] = MockControl(app)
+    store = open_store(
+        app.config["STORE"],
+        journal_limit=app.config["JOURNAL_LIMIT"],
+        max_jobs=app.config["MAX_JOBS"],
+    )
+    extensions.attach(app, extensions.STORE, store)
+    wall: WallClock = app.config.get("WALL_CLOCK") or time.time
+    extensions.attach(app, extensions.CLOCK, Clock(store, wall))
+    extensions.attach(app, extensions.CONTROL, MockControl(app))
     if app.config["STORE_INIT"]:
-        wall = app.extensions["shortapi.clock"].wall()
-        _init_runtime(app, settings.runtime_from(app.config, wall))
-    callbacks.init_app(app)
-    errors.init_app(app)
+        _init_runtime(app, settings.runtime_from(app.config, wall()))
+    dispatcher = Dispatcher(app)
+    extensions.attach(app, extensions.DISPATCHER, dispatcher)
+    if app.config["BACKGROUND"]:
+        dispatcher.start()
+    envelope.init_app(app)
     journal.init_app(app)
     app.wsgi_app = DropConnection(app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(routes.bp)
@@ -42,12 +52,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def _init_runtime(app: Flask, configured: Any) -> None:
-    """Apply configured settings, keeping the clock's time if the store has one (restart)."""
-    from mock_server.clock import now_of
-    from mock_server.state.records import get_store
+def close_app(app: Flask) -> None:
+    """Stop the app's callback thread and close its store (flushing what it buffers)."""
+    extensions.dispatcher(app).stop()
+    extensions.store(app).close()
 
-    def merge(current: Any) -> Any:
+
+def _init_runtime(app: Flask, configured: Runtime) -> None:
+    """Apply configured settings, keeping the clock's time if the store has one (restart)."""
+
+    def merge(current: Runtime) -> Runtime:
         if current.origin_wall == 0.0:  # a new store
             return configured
         configured.offset = now_of(
@@ -55,4 +69,4 @@ def _init_runtime(app: Flask, configured: Any) -> None:
         )
         return configured
 
-    get_store(app).update_runtime(merge)
+    extensions.store(app).update_runtime(merge)

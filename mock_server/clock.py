@@ -12,10 +12,9 @@ import math
 import time
 from collections.abc import Callable
 
-from flask import Flask
-
 from mock_server.errors import ConfigError
-from mock_server.state.records import Runtime, Store, get_store
+from mock_server.state.protocol import Store
+from mock_server.state.records import Runtime
 
 MODES = ("realtime", "manual", "per-poll")
 WallClock = Callable[[], float]
@@ -81,15 +80,3 @@ class Clock:
             )
 
         return self.store.update_runtime(change)
-
-
-def init_app(app: Flask) -> None:
-    """Attach the clock as ``app.extensions['shortapi.clock']``."""
-    wall: WallClock = app.config.get("WALL_CLOCK") or time.time
-    app.extensions["shortapi.clock"] = Clock(get_store(app), wall)
-
-
-def get_clock(app: Flask) -> Clock:
-    """Return the app's clock."""
-    clock: Clock = app.extensions["shortapi.clock"]
-    return clock

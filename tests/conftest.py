@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mock_server import create_app
+from mock_server import close_app, create_app
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -30,8 +30,7 @@ def make_app(store_url: str) -> Iterator[Callable[..., Flask]]:
 
     yield make
     for app in apps:
-        app.extensions["shortapi.callbacks"].stop()
-        app.extensions["shortapi.store"].close()
+        close_app(app)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 from helpers import advance, body, create
 
-from mock_server.api.auth import fingerprint
+from mock_server.keys import fingerprint
 
 
 def account(client: FlaskClient, key: str = "test-key-1") -> dict[str, object]:

@@ -8,8 +8,8 @@ import pytest
 from flask.testing import FlaskClient
 from helpers import KEY, advance, body, create, query
 
-from mock_server.api.auth import fingerprint
-from mock_server.control.mock_control import get_control
+from mock_server.control import get_control
+from mock_server.keys import fingerprint
 
 
 def test_health(client: FlaskClient) -> None:

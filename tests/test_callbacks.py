@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from helpers import advance, body, create, query
 
-from mock_server.control.mock_control import get_control
+from mock_server.control import get_control
 from mock_server.data import schemas
 from mock_server.testing.receiver import CallbackReceiver
 

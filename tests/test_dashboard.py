@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from helpers import AUTH, KEY, MODEL, advance, body, create
 
 from mock_server.api import dashboard
-from mock_server.api.auth import fingerprint
+from mock_server.keys import fingerprint
 from mock_server.version import __version__
 
 XSS_PROMPT = '<script>alert(1)</script><img src=x onerror="alert(2)"> a cat'

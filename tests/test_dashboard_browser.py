@@ -19,7 +19,7 @@ import requests
 from helpers import body
 
 from mock_server import create_app
-from mock_server.api.auth import fingerprint
+from mock_server.keys import fingerprint
 from mock_server.testing import ThreadedServer
 from mock_server.testing.receiver import CallbackReceiver
 

@@ -8,7 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 from helpers import advance, body, create, query
 
-from mock_server.control.mock_control import get_control
+from mock_server.control import get_control
 from mock_server.data import schemas
 from mock_server.jobs.scenarios import REASONS
 

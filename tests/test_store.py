@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from helpers import advance, body, create, query
 
-from mock_server import create_app
+from mock_server import close_app, create_app, extensions
 from mock_server.errors import ConfigError
+from mock_server.jobs.accounts import admission
+from mock_server.state import Store, open_store
 from mock_server.state.memory import MemoryStore
-from mock_server.state.records import Job, Runtime, Store, open_store
+from mock_server.state.records import Job, Runtime
 
 
 def make_job(job_id: str, owner: str = "key_a") -> Job:
@@ -38,20 +40,20 @@ def store(store_url: str) -> Any:
 
 def test_job_round_trip(store: Store) -> None:
     job = make_job("j1")
-    store.admit(job)
+    store.admit(job, admission("0.5"))
     assert store.get_job("j1") == job
     assert store.get_job("missing") is None
 
 
 def test_duplicate_job_id_is_refused(store: Store) -> None:
-    store.admit(make_job("j1"))
+    store.admit(make_job("j1"), admission("0.5"))
     with pytest.raises(KeyError):
-        store.admit(make_job("j1"))
+        store.admit(make_job("j1"), admission("0.5"))
 
 
 def test_list_jobs_newest_first_and_by_owner(store: Store) -> None:
     for i in range(5):
-        store.admit(make_job(f"j{i}", owner="key_a" if i % 2 else "key_b"))
+        store.admit(make_job(f"j{i}", owner="key_a" if i % 2 else "key_b"), admission("0.5"))
     assert [j.id for j in store.list_jobs()] == ["j4", "j3", "j2", "j1", "j0"]
     assert [j.id for j in store.list_jobs(owner="key_a")] == ["j3", "j1"]
     assert [j.id for j in store.list_jobs(limit=2)] == ["j4", "j3"]
@@ -59,7 +61,7 @@ def test_list_jobs_newest_first_and_by_owner(store: Store) -> None:
 
 
 def test_bump_polls_counts(store: Store) -> None:
-    store.admit(make_job("j1"))
+    store.admit(make_job("j1"), admission("0.5"))
     assert [store.bump_polls("j1") for _ in range(3)] == [1, 2, 3]
     job = store.get_job("j1")
     assert job is not None and job.polls == 3
@@ -77,7 +79,7 @@ def test_journal_is_a_bounded_ring(store: Store) -> None:
 def test_runtime_update_and_reset(store: Store) -> None:
     store.update_runtime(lambda r: Runtime(**{**r.to_dict(), "offset": 42.0}))
     assert store.runtime().offset == 42.0
-    store.admit(make_job("j1"))
+    store.admit(make_job("j1"), admission("0.5"))
     store.journal_append({"n": 1})
     store.reset(Runtime(clock="manual"))
     assert store.count_jobs() == 0
@@ -88,7 +90,7 @@ def test_runtime_update_and_reset(store: Store) -> None:
 def test_concurrent_adds_lose_nothing(store: Store) -> None:
     def add(worker: int) -> None:
         for i in range(50):
-            store.admit(make_job(f"w{worker}-{i}"))
+            store.admit(make_job(f"w{worker}-{i}"), admission("0.5"))
             store.journal_append({"w": worker})
 
     threads = [threading.Thread(target=add, args=(w,)) for w in range(8)]
@@ -107,7 +109,7 @@ def test_unknown_store_url_is_a_config_error() -> None:
 
 
 def test_memory_store_is_default() -> None:
-    assert isinstance(create_app().extensions["shortapi.store"], MemoryStore)
+    assert isinstance(extensions.store(create_app()), MemoryStore)
 
 
 def test_sqlite_jobs_and_clock_survive_a_restart(tmp_path: Path) -> None:
@@ -116,7 +118,7 @@ def test_sqlite_jobs_and_clock_survive_a_restart(tmp_path: Path) -> None:
     client = first.test_client()
     job_id = create(client, body()).json["data"]["job_id"]
     advance(client, 3)
-    first.extensions["shortapi.store"].close()
+    close_app(first)
 
     second = create_app(config)
     client = second.test_client()
@@ -124,7 +126,7 @@ def test_sqlite_jobs_and_clock_survive_a_restart(tmp_path: Path) -> None:
     assert query(client, job_id).json["data"]["status"] == 1
     advance(client, 7)
     assert query(client, job_id).json["data"]["status"] == 2
-    second.extensions["shortapi.store"].close()
+    close_app(second)
 
 
 def test_two_apps_on_one_sqlite_file_share_all_state(tmp_path: Path) -> None:
@@ -141,4 +143,4 @@ def test_two_apps_on_one_sqlite_file_share_all_state(tmp_path: Path) -> None:
     b.post("/_mock/settings", json={"result_key": "videos"})
     assert "videos" in query(a, job_id).json["data"]["result"]
     for app in (one, two):
-        app.extensions["shortapi.store"].close()
+        close_app(app)

@@ -6,12 +6,12 @@ Answers plain JSON; malformed input gets the API's error envelope with a 4xx.
 from __future__ import annotations
 
 import dataclasses
-import hmac
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from mock_server.control.mock_control import get_control
+from mock_server import extensions
+from mock_server.api.guard import TOKEN_HEADER, admin_access
 from mock_server.errors import AUTH_INVALID, BAD_REQUEST, INVALID_PARAMETER, NOT_FOUND, ApiError
 from mock_server.state.records import JOURNAL_FIELDS
 from mock_server.validation.request import parse_json_body
@@ -23,17 +23,14 @@ bp = Blueprint("admin", __name__, url_prefix="/_mock")
 @bp.before_request
 def _guard() -> None:
     """Refuse the admin API unless it is open (loopback bind) or the token matches."""
-    token: str | None = current_app.config["ADMIN_TOKEN"]
-    if token:
-        given = request.headers.get("X-Mock-Admin-Token", "")
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            raise ApiError(
-                401,
-                AUTH_INVALID,
-                "the admin API needs the header "
-                "X-Mock-Admin-Token with the token given to --admin-token",
-            )
-    elif not current_app.config["ADMIN_OPEN"]:
+    refusal = admin_access(current_app.config, request.headers.get(TOKEN_HEADER))
+    if refusal == "token":
+        raise ApiError(
+            401,
+            AUTH_INVALID,
+            f"the admin API needs the header {TOKEN_HEADER} with the token given to --admin-token",
+        )
+    if refusal == "off":
         raise ApiError(
             403,
             AUTH_INVALID,
@@ -59,7 +56,7 @@ def _int_arg(name: str, default: int, *, high: int = 10_000) -> int:
 
 
 def _runtime_view() -> dict[str, Any]:
-    control = get_control(current_app)
+    control = extensions.control(current_app)
     runtime = control.runtime()
     return {**dataclasses.asdict(runtime), "now": control.clock.now(runtime)}
 
@@ -67,7 +64,7 @@ def _runtime_view() -> dict[str, Any]:
 @bp.get("/health")
 def health() -> Response:
     """Say the mock is up, with its version, store, clock and job count."""
-    control = get_control(current_app)
+    control = extensions.control(current_app)
     return jsonify(
         {
             "status": "ok",
@@ -82,7 +79,7 @@ def health() -> Response:
 @bp.post("/reset")
 def reset() -> Response:
     """Forget every job and journal entry; restore the configured settings."""
-    get_control(current_app).reset()
+    extensions.control(current_app).reset()
     return jsonify({"reset": True, "runtime": _runtime_view()})
 
 
@@ -96,7 +93,7 @@ def clock() -> Response:
 def set_clock() -> Response:
     """Switch the clock: {"mode": "manual"|"realtime"|"per-poll", "speed": F}."""
     body = _json_object()
-    mode = body.get("mode", get_control(current_app).runtime().clock)
+    mode = body.get("mode", extensions.control(current_app).runtime().clock)
     speed = body.get("speed")
     if not isinstance(mode, str) or (
         speed is not None and (isinstance(speed, bool) or not isinstance(speed, (int, float)))
@@ -104,7 +101,7 @@ def set_clock() -> Response:
         raise ApiError(
             400, INVALID_PARAMETER, 'send {"mode": "manual"} and optionally {"speed": 2.0}'
         )
-    get_control(current_app).set_clock(mode, speed=speed)
+    extensions.control(current_app).set_clock(mode, speed=speed)
     return jsonify(_runtime_view())
 
 
@@ -114,7 +111,7 @@ def advance() -> Response:
     body = _json_object()
     if "seconds" not in body:
         raise ApiError(400, INVALID_PARAMETER, 'seconds is required; send {"seconds": 5}')
-    now = get_control(current_app).advance(body["seconds"])
+    now = extensions.control(current_app).advance(body["seconds"])
     return jsonify({"now": now})
 
 
@@ -127,14 +124,14 @@ def settings() -> Response:
 @bp.post("/settings")
 def configure() -> Response:
     """Change profile, result_key, queued_seconds or processing_seconds."""
-    get_control(current_app).configure(**_json_object())
+    extensions.control(current_app).configure(**_json_object())
     return jsonify(_runtime_view())
 
 
 @bp.get("/jobs")
 def jobs() -> Response:
     """List jobs, newest first; ?key=<fingerprint>&limit=N."""
-    control = get_control(current_app)
+    control = extensions.control(current_app)
     return jsonify(
         {"jobs": control.jobs(key=request.args.get("key") or None, limit=_int_arg("limit", 100))}
     )
@@ -143,7 +140,7 @@ def jobs() -> Response:
 @bp.get("/jobs/<job_id>")
 def job(job_id: str) -> Response:
     """Return one job with its request, status and timeline."""
-    found = get_control(current_app).job(job_id)
+    found = extensions.control(current_app).job(job_id)
     if found is None:
         raise ApiError(404, NOT_FOUND, f"job not found: {job_id[:100]}")
     return jsonify(found)
@@ -154,7 +151,7 @@ def requests_journal() -> Response:
     """Return the request journal, oldest first; ?limit=N&after=ID&key=&outcome=&request_id=
     &job_id= (with the SQLite store, entries reach it within 25 ms)."""
     match = {name: request.args[name] for name in JOURNAL_FIELDS if request.args.get(name)}
-    entries = get_control(current_app).journal(
+    entries = extensions.control(current_app).journal(
         limit=_int_arg("limit", 100), after=_int_arg("after", 0, high=2**62), match=match
     )
     return jsonify({"requests": entries})
@@ -188,7 +185,7 @@ def _key(body: dict[str, Any]) -> str | None:
 
 
 def _rules_view(kind: str) -> list[dict[str, Any]]:
-    return [r.to_dict() for r in get_control(current_app).rules(kind)]
+    return [r.to_dict() for r in extensions.control(current_app).injections(kind)]
 
 
 @bp.get("/scenarios")
@@ -202,14 +199,16 @@ def add_scenario() -> Response:
     """{"scenario": "fail:content_policy", "count": 1, "key": "<API key>"}."""
     body = _json_object()
     scenario = _text(body, "scenario", '{"scenario": "fail:timeout"}')
-    rule = get_control(current_app).add_scenario(scenario, count=_count(body), key=_key(body))
+    rule = extensions.control(current_app).add_scenario(
+        scenario, count=_count(body), key=_key(body)
+    )
     return jsonify(rule.to_dict())
 
 
 @bp.delete("/scenarios")
 def clear_scenarios() -> Response:
     """Remove the waiting scenarios (?key= only those of one key)."""
-    get_control(current_app).clear("scenario", key=request.args.get("key") or None)
+    extensions.control(current_app).clear("scenario", key=request.args.get("key") or None)
     return jsonify({"scenarios": []})
 
 
@@ -224,7 +223,7 @@ def add_fault() -> Response:
     """{"fault": "503", "count": 2, "endpoint": "create", "key": "<API key>"} or
     {"random": {"seed": 1, "create": {"503": 0.1}}}."""
     body = _json_object()
-    control = get_control(current_app)
+    control = extensions.control(current_app)
     if "random" in body:
         return jsonify(control.set_random_faults(body["random"], key=_key(body)).to_dict())
     endpoint = body.get("endpoint", "any")
@@ -242,7 +241,7 @@ def add_fault() -> Response:
 @bp.delete("/faults")
 def clear_faults() -> Response:
     """Remove the scripted and random faults (?key= only those of one key)."""
-    control, key = get_control(current_app), request.args.get("key") or None
+    control, key = extensions.control(current_app), request.args.get("key") or None
     control.clear("fault", key=key)
     control.clear("fault-random", key=key)
     return jsonify({"faults": [], "random": []})
@@ -251,7 +250,7 @@ def clear_faults() -> Response:
 @bp.get("/accounts/<key>")
 def account(key: str) -> Response:
     """Return a key's account (the path takes the API key or its key_... fingerprint)."""
-    return jsonify(get_control(current_app).account(key))
+    return jsonify(extensions.control(current_app).account(key))
 
 
 @bp.post("/accounts/<key>")
@@ -259,7 +258,7 @@ def set_account(key: str) -> Response:
     """{"balance": "0.10", "max_in_flight": 2}; null means unlimited."""
     body = _json_object()
     return jsonify(
-        get_control(current_app).set_account(
+        extensions.control(current_app).set_account(
             key, balance=body.get("balance"), max_in_flight=body.get("max_in_flight")
         )
     )
@@ -268,7 +267,7 @@ def set_account(key: str) -> Response:
 @bp.post("/jobs/<job_id>/complete")
 def complete_job(job_id: str) -> Response:
     """End a job now as succeeded; its callbacks are sent before this answers."""
-    return _finished(get_control(current_app).finish_job(job_id), job_id)
+    return _finished(extensions.control(current_app).finish_job(job_id), job_id)
 
 
 @bp.post("/jobs/<job_id>/fail")
@@ -280,7 +279,7 @@ def fail_job(job_id: str) -> Response:
         raise ApiError(
             400, INVALID_PARAMETER, "reason must be content_policy, internal_error or timeout"
         )
-    return _finished(get_control(current_app).finish_job(job_id, fail=reason), job_id)
+    return _finished(extensions.control(current_app).finish_job(job_id, fail=reason), job_id)
 
 
 def _finished(job: dict[str, Any] | None, job_id: str) -> Response:
@@ -296,7 +295,7 @@ def callbacks() -> Response:
     """Return callback deliveries with every attempt; ?job_id=&limit=."""
     return jsonify(
         {
-            "callbacks": get_control(current_app).deliveries(
+            "callbacks": extensions.control(current_app).deliveries(
                 job_id=request.args.get("job_id") or None, limit=_int_arg("limit", 100)
             )
         }
@@ -306,4 +305,4 @@ def callbacks() -> Response:
 @bp.post("/run")
 def run_all() -> Response:
     """Advance the clock until every job and callback is done; return the new time."""
-    return jsonify({"now": get_control(current_app).run_all()})
+    return jsonify({"now": extensions.control(current_app).run_all()})

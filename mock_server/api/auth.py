@@ -1,29 +1,11 @@
-"""Bearer-key authentication and key fingerprints (the key itself is never stored)."""
+"""Bearer-key authentication: the caller's key fingerprint, or the API's 401 (A-auth)."""
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import re
 from collections.abc import Collection
 
 from mock_server.errors import AUTH_INVALID, AUTH_MISSING, ApiError
-
-_BEARER = re.compile(r"^\s*Bearer\s+(\S+)\s*$", re.IGNORECASE)
-# Query parameters that carry secrets (the dashboard's ?token=, keys pasted into URLs).
-_SECRET_PARAM = re.compile(r"(?i)((?:^|[?&\s])(?:token|api_key|apikey|key|access_token)=)[^&\s]+")
-
-
-@functools.lru_cache(maxsize=1024)
-def fingerprint(key: str) -> str:
-    """Return a stable, non-reversible name for `key`, safe to log and show."""
-    return "key_" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:12]
-
-
-def bearer_key(header: str | None) -> str | None:
-    """Return the key of an ``Authorization: Bearer <key>`` header, or None."""
-    match = _BEARER.match(header or "")
-    return match.group(1) if match else None
+from mock_server.keys import bearer_key, fingerprint
 
 
 def authenticate(header: str | None, allowed: Collection[str] | None) -> str:
@@ -43,13 +25,3 @@ def authenticate(header: str | None, allowed: Collection[str] | None) -> str:
             "invalid API key; check the key (the mock accepts only its configured keys)",
         )
     return fingerprint(key)
-
-
-def redact(text: str, keys: Collection[str] = ()) -> str:
-    """Return `text` with every Bearer token and every key in `keys` masked."""
-    text = re.sub(r"(?i)(bearer\s+)\S+", r"\1***", text)
-    text = _SECRET_PARAM.sub(r"\1***", text)
-    for key in keys:
-        if key:
-            text = text.replace(key, "***")
-    return text

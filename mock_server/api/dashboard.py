@@ -12,7 +12,6 @@ the page hands the token to its script, which sends it on every call to the admi
 
 from __future__ import annotations
 
-import hmac
 import json
 from datetime import datetime, timezone
 from typing import Any
@@ -29,7 +28,9 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from mock_server.control.mock_control import MockControl, get_control, key_id
+from mock_server import extensions
+from mock_server.api.guard import TOKEN_HEADER, admin_access
+from mock_server.control.mock_control import MockControl, key_id
 from mock_server.version import __version__
 
 bp = Blueprint(
@@ -94,20 +95,20 @@ def _guard() -> Response | None:
     """Open the pages only as the admin API is open: loopback bind, or the right token."""
     g.ui_token = None
     token: str | None = current_app.config["ADMIN_TOKEN"]
-    if token:
-        if request.endpoint == "dashboard.static":
-            return None  # script and style are no secret; a <script src> sends no header
-        given = request.args.get("token") or request.headers.get("X-Mock-Admin-Token", "")
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            return _page(
-                "denied.html",
-                401,
-                title="Admin token needed",
-                message="The mock was started with --admin-token: open this page as "
-                "/_mock/ui?token=<the token>.",
-            )
-        g.ui_token = token
-    elif not current_app.config["ADMIN_OPEN"]:
+    if token and request.endpoint == "dashboard.static":
+        return None  # script and style are no secret; a <script src> sends no header
+    given = request.args.get("token") or request.headers.get(TOKEN_HEADER)
+    refusal = admin_access(current_app.config, given)
+    if refusal == "token":
+        return _page(
+            "denied.html",
+            401,
+            title="Admin token needed",
+            message="The mock was started with --admin-token: open this page as "
+            "/_mock/ui?token=<the token>.",
+        )
+    g.ui_token = token
+    if refusal == "off":
         return _page(
             "denied.html",
             403,
@@ -206,7 +207,7 @@ def _key_filter() -> str | None:
 
 def _rules(control: MockControl) -> dict[str, list[dict[str, Any]]]:
     return {
-        kind: [rule.to_dict() for rule in control.rules(kind)]
+        kind: [rule.to_dict() for rule in control.injections(kind)]
         for kind in ("scenario", "fault", "fault-random")
     }
 
@@ -218,7 +219,7 @@ def jobs_page() -> BaseResponse:
     key = _key_filter()
     if key and key != request.args.get("key"):
         return _redirect_fingerprinted("dashboard.jobs_page", key)
-    control = get_control(current_app)
+    control = extensions.control(current_app)
     jobs = control.jobs(key=key, limit=JOBS_LIMIT)
     return _page(
         "jobs.html",
@@ -241,7 +242,7 @@ def requests_page() -> BaseResponse:
         return _redirect_fingerprinted("dashboard.requests_page", key)
     outcome = request.args.get("outcome", "")
     outcome = outcome if outcome in OUTCOMES else ""
-    control = get_control(current_app)
+    control = extensions.control(current_app)
     entries = control.journal(limit=JOURNAL_LIMIT)
     keys = sorted({e["key"] for e in entries if e.get("key")})
     shown = [
@@ -265,7 +266,7 @@ def requests_page() -> BaseResponse:
 @bp.get("/jobs/<job_id>")
 def job_page(job_id: str) -> Response:
     """One job: its request, status changes, callbacks, requests and result video."""
-    control = get_control(current_app)
+    control = extensions.control(current_app)
     job = control.job(job_id)
     if job is None:
         return _page(

@@ -13,8 +13,8 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 
-from mock_server.api.auth import bearer_key, fingerprint, redact
-from mock_server.state.records import get_store
+from mock_server import extensions
+from mock_server.keys import bearer_key, fingerprint, redact
 
 BODY_LIMIT = 4096
 _SKIP = ("/_mock/", "/openapi.json", "/favicon.ico")
@@ -70,7 +70,7 @@ def _entry(response: Response) -> dict[str, Any]:
 def _record(response: Response) -> Response:
     if not request.path.startswith(_SKIP):
         entry = _entry(response)
-        get_store(current_app).journal_append(entry)
+        extensions.store(current_app).journal_append(entry)
         response.headers["X-Mock-Request-Id"] = entry["request_id"]
     return response
 

@@ -9,12 +9,12 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, send_file
 
+from mock_server import extensions
 from mock_server.api.auth import authenticate
-from mock_server.callbacks.dispatcher import get_dispatcher
+from mock_server.api.envelope import problems_header
 from mock_server.catalog.pricing import amount
 from mock_server.catalog.registry import MODELS
-from mock_server.clock import get_clock
-from mock_server.control import faults
+from mock_server.control import faults, injections
 from mock_server.data import schemas
 from mock_server.data.videos import video_path
 from mock_server.errors import (
@@ -23,10 +23,11 @@ from mock_server.errors import (
     INVALID_PARAMETER,
     NOT_FOUND,
     ApiError,
-    problems_header,
 )
-from mock_server.jobs import lifecycle, scenarios
-from mock_server.state.records import AdmissionError, Job, Rule, Runtime, get_store
+from mock_server.jobs import accounts, lifecycle, scenarios
+from mock_server.jobs.accounts import AdmissionError
+from mock_server.jobs.status import Status
+from mock_server.state.records import Injection, Job, Runtime
 from mock_server.validation.request import parse_json_body, validate_create
 
 bp = Blueprint("api", __name__)
@@ -48,32 +49,29 @@ def _unknown_job(job_id: str) -> ApiError:
 
 
 def _snapshot() -> tuple[Runtime, set[str]]:
-    """Return the runtime settings and the kinds of rules set: one store read per request."""
+    """Return the runtime settings and the kinds of injections waiting: one store read per
+    request."""
     if "snapshot" not in g:
-        g.snapshot = get_store(current_app).snapshot()
+        g.snapshot = extensions.store(current_app).snapshot()
     snapshot: tuple[Runtime, set[str]] = g.snapshot
     return snapshot
 
 
-def _rule_kinds() -> set[str]:
-    return _snapshot()[1]
-
-
-def _take_rule(kind: str, owner: str | None, endpoint: str) -> Rule | None:
-    if kind not in _rule_kinds():
+def _take(kind: str, owner: str | None, endpoint: str) -> Injection | None:
+    if kind not in _snapshot()[1]:  # nothing of this kind waits: no write
         return None
-    return get_store(current_app).take_rule(kind, owner, endpoint)
+    return injections.take(extensions.store(current_app), kind, owner, endpoint)
 
 
 def _faults(endpoint: str, owner: str) -> Response | None:
     """Apply the fault this request draws, if any; a dropped connection returns a stub."""
     header = request.headers.get(faults.HEADER)
     chosen = faults.tokens(header) if header else None
-    if chosen is None and (rule := _take_rule("fault", owner, endpoint)):
-        chosen = faults.tokens(rule.spec["fault"])
-    if chosen is None and (rule := _take_rule("fault-random", owner, endpoint)):
-        count = get_store(current_app).next_count(f"fault:{rule.id}:{endpoint}")
-        drawn = faults.draw(rule.spec, endpoint, count)
+    if chosen is None and (waiting := _take("fault", owner, endpoint)):
+        chosen = faults.tokens(waiting.spec["fault"])
+    if chosen is None and (waiting := _take("fault-random", owner, endpoint)):
+        count = extensions.store(current_app).next_count(f"fault:{waiting.id}:{endpoint}")
+        drawn = faults.draw(waiting.spec, endpoint, count)
         chosen = [drawn] if drawn else None
     if not chosen:
         return None
@@ -89,23 +87,23 @@ def _scenario(owner: str, args: dict[str, Any]) -> list[str]:
     header = request.headers.get(scenarios.HEADER)
     chosen = scenarios.tokens(header) if header else []
     chosen += scenarios.prompt_tokens(args.get("prompt"))
-    if not chosen and (rule := _take_rule("scenario", owner, "create")):
-        chosen = scenarios.tokens(rule.spec["scenario"])
+    if not chosen and (waiting := _take("scenario", owner, "create")):
+        chosen = scenarios.tokens(waiting.spec["scenario"])
     g.scenario = ",".join(chosen) or None
     return chosen
 
 
 def _admit(job: Job, runtime: Runtime) -> None:
     """Store the job if its key's account allows (A-balance-depleted, A-concurrency-limit)."""
-    store = get_store(current_app)
+    store = extensions.store(current_app)
     try:
         try:
-            store.admit(job)
+            store.admit(job, accounts.admission(job.amount))
         except AdmissionError:
             # Refunds and finished jobs may not be settled yet: settle, then ask again.
-            now = get_clock(current_app).now(runtime)
-            get_dispatcher(current_app).settle(now)
-            store.admit(job)
+            now = extensions.clock(current_app).now(runtime)
+            extensions.dispatcher(current_app).settle(now)
+            store.admit(job, accounts.admission(job.amount))
     except AdmissionError as refused:
         if refused.reason == "balance":
             raise ApiError(
@@ -146,7 +144,7 @@ def create_job() -> Response:
         model=valid.model.id,
         args=valid.args,
         amount=amount(valid.model, valid.args, current_app.config["PRICES"]),
-        created_at=get_clock(current_app).now(runtime),
+        created_at=extensions.clock(current_app).now(runtime),
         created_wall=time.time(),
         queued_for=runtime.queued_for,
         processing_for=processing_for,
@@ -177,18 +175,20 @@ def query_job() -> Response:
             INVALID_PARAMETER,
             "id is required; query /api/v1/job/query?id=<job_id returned by create>",
         )
-    store = get_store(current_app)
+    store = extensions.store(current_app)
     job = store.get_job(job_id)
     if job is None or job.owner != owner:
         raise _unknown_job(job_id)
     g.job_id = job.id
     runtime = _snapshot()[0]
-    now = get_clock(current_app).now(runtime)
+    now = extensions.clock(current_app).now(runtime)
     if runtime.clock == "per-poll":
         job.polls = store.bump_polls(job.id)
         reached = lifecycle.reached_stage(job, runtime, now)
         if reached > job.stage:  # the per-poll clock settles a job when it is queried
-            lifecycle.settle_job(store, job, reached, get_dispatcher(current_app).planner(now))
+            lifecycle.settle_job(
+                store, job, reached, extensions.dispatcher(current_app).planner(now)
+            )
     data = lifecycle.job_data(job, runtime, now, file_url(job))
     # The per-poll clock stands still, so the journal's clock would say every poll came at
     # once: it is left out, and the poll-rate check skips those entries.
@@ -210,13 +210,13 @@ def _host_url(scheme: str, host: str) -> str:
 
 def file_url(job: Job) -> str:
     """Return the URL of the job's result video."""
-    return f"{_base_url()}/files/{job.id}.mp4"
+    return lifecycle.result_url(_base_url(), job.id)
 
 
 def result_video(job: Job, runtime: Runtime) -> Any:
     """Return the path of a succeeded job's MP4, or raise 404."""
-    now = get_clock(current_app).now(runtime)
-    if lifecycle.status(job, runtime, now) != lifecycle.SUCCEEDED:
+    now = extensions.clock(current_app).now(runtime)
+    if lifecycle.status(job, runtime, now) != Status.SUCCEEDED:
         raise ApiError(
             404,
             NOT_FOUND,
@@ -229,7 +229,7 @@ def result_video(job: Job, runtime: Runtime) -> Any:
 @bp.get("/files/<job_id>.mp4")
 def result_file(job_id: str) -> Response:
     """Serve a succeeded job's result video (no key needed, as a CDN URL)."""
-    store = get_store(current_app)
+    store = extensions.store(current_app)
     job = store.get_job(job_id)
     if job is None:
         raise _unknown_job(job_id)

@@ -1,1 +1,3 @@
-"""Callbacks: which URLs may be called (policy), what is sent when (planner), how an attempt is sent, where a callback is retried (dispatcher)."""
+"""Callbacks: which URLs may be called (policy), what is sent when (planner), how an attempt is
+sent, where a callback is retried (dispatcher).
+"""

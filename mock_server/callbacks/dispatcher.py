@@ -1,4 +1,4 @@
-"""Callbacks: POST a job's state to its callback_url when its status changes.
+"""Where a callback is retried: the dispatcher sends what the clock says is due.
 
 `Dispatcher` turns settled status changes (lifecycle.settle) into deliveries in the store,
 sends those that are due by the mock's clock, retries with exponential backoff (in clock
@@ -14,26 +14,20 @@ is A-callback-events, how they are retried A-callback-retries.
 
 from __future__ import annotations
 
-import fnmatch
-import ipaddress
-import json
 import logging
-import socket
 import threading
 import time
-from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit
 
-import urllib3
 from flask import Flask
 
-from mock_server.clock import get_clock
+from mock_server import extensions
+from mock_server.callbacks.planner import planner
+from mock_server.callbacks.policy import Policy
+from mock_server.callbacks.sender import Sender
 from mock_server.jobs import lifecycle
-from mock_server.state.records import Delivery, Job, get_store
-from mock_server.validation.rules import is_http_url
-from mock_server.version import __version__
+from mock_server.state.records import Delivery
 
 log = logging.getLogger(__name__)
 _MAX_ROUNDS = 1000  # settle/deliver rounds per call: bounds a pathological loop
@@ -43,45 +37,14 @@ def _wall_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-class Policy:
-    """Which callback URLs may be called: host allow/deny lists and blocked networks."""
-
-    def __init__(
-        self, *, allow: Sequence[str] | None, deny: Sequence[str], blocked: Sequence[str]
-    ) -> None:
-        self.allow = [h.lower() for h in allow] if allow is not None else None
-        self.deny = [h.lower() for h in deny]
-        self.blocked = [ipaddress.ip_network(n) for n in blocked]
-
-    def refusal(self, url: str) -> str | None:
-        """Return why `url` must not be called, or None if it may."""
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        if parts.scheme not in ("http", "https") or not host:
-            return "not an absolute http(s) URL"
-        if any(fnmatch.fnmatch(host, pattern) for pattern in self.deny):
-            return f"host {host} is on the deny list"
-        if self.allow is not None and not any(fnmatch.fnmatch(host, p) for p in self.allow):
-            return f"host {host} is not on the allow list"
-        try:
-            infos = socket.getaddrinfo(host, parts.port or 80, proto=socket.IPPROTO_TCP)
-        except (OSError, UnicodeError):
-            return None  # not resolvable now: the attempt fails and is retried
-        for info in infos:
-            address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-            if any(address in network for network in self.blocked):
-                return f"address {address} of {host} is in a blocked network"
-        return None
-
-
 class Dispatcher:
     """Settle status changes, queue callbacks and deliver them."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
         config = app.config
-        self.store = get_store(app)
-        self.clock = get_clock(app)
+        self.store = extensions.store(app)
+        self.clock = extensions.clock(app)
         self.policy = Policy(
             allow=config["CALLBACK_ALLOW_HOSTS"],
             deny=config["CALLBACK_DENY_HOSTS"],
@@ -90,14 +53,13 @@ class Dispatcher:
         self.attempts = int(config["CALLBACK_ATTEMPTS"])
         self.backoff = float(config["CALLBACK_BACKOFF"])
         self.backoff_max = float(config["CALLBACK_BACKOFF_MAX"])
-        self.timeout = urllib3.Timeout(
-            connect=float(config["CALLBACK_CONNECT_TIMEOUT"]),
-            total=float(config["CALLBACK_TIMEOUT"]),
+        self.sender = Sender(
+            connect_timeout=float(config["CALLBACK_CONNECT_TIMEOUT"]),
+            timeout=float(config["CALLBACK_TIMEOUT"]),
+            response_limit=int(config["CALLBACK_RESPONSE_LIMIT"]),
         )
         self.hold = float(config["CALLBACK_TIMEOUT"]) + 1.0
-        self.response_limit = int(config["CALLBACK_RESPONSE_LIMIT"])
         self.tick_seconds = float(config["TICK_SECONDS"])
-        self.http = urllib3.PoolManager(num_pools=8, maxsize=4, retries=False)
         self.errors: list[BaseException] = []  # raised in the background thread, never lost
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -106,48 +68,11 @@ class Dispatcher:
     # queueing
     def planner(self, now: float) -> lifecycle.Planner:
         """Return what `lifecycle.settle` calls to learn a change's deliveries at `now`."""
-        runtime = self.store.runtime()
-
-        def plan(change: lifecycle.Change) -> list[Delivery]:
-            job = change.job
-            if not job.callback_url or not is_http_url(job.callback_url):
-                return []
-            if change.status == lifecycle.PROCESSING and runtime.callback_events != "all":
-                return []
-            url = f"{job.base_url.rstrip('/')}/files/{job.id}.mp4"
-            data = lifecycle.data_for(job, change.status, runtime.result_key, url)
-            body = {"code": 0, "data": {**data, "job_id": job.id}}
-            return self._variants(job, change, body, now)
-
-        return plan
+        return planner(self.store.runtime(), now)
 
     def settle(self, now: float) -> list[lifecycle.Change]:
         """Act on every status change due by `now`, queueing its callbacks."""
         return lifecycle.settle(self.store, now, self.planner(now))
-
-    @staticmethod
-    def _variants(
-        job: Job, change: lifecycle.Change, body: dict[str, Any], now: float
-    ) -> list[Delivery]:
-        """Apply the job's adversarial callback setting (scenario ``callback:...``)."""
-        mode = str(job.outcome.get("callback", ""))
-        due = min(change.at, now)
-        base = Delivery(id=0, job_id=job.id, url=str(job.callback_url), body=body, due_at=due)
-        if mode == "drop":
-            base.state = "dropped"
-            return [base]
-        if mode == "duplicate":
-            return [base, Delivery(**{**base.to_dict(), "attempts": []})]
-        if mode.startswith("delay:"):
-            base.due_at = due + float(mode.removeprefix("delay:"))
-        elif (
-            mode == "out-of-order"
-            and change.status == lifecycle.PROCESSING
-            and not job.outcome.get("stuck")
-        ):
-            # Sent just after the terminal callback, as a late network would.
-            base.due_at = job.created_at + job.queued_for + job.processing_for + 0.001
-        return [base]
 
     # delivering
     def deliver_due(self, now: float) -> int:
@@ -172,7 +97,7 @@ class Dispatcher:
         if refusal:
             record["error"] = f"refused: {refusal}"
         else:
-            status, error = self._post(delivery, number)
+            status, error = self.sender.post(delivery, number)
             record["status" if error is None else "error"] = status if error is None else error
         record["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
         delivery.attempts.append(record)
@@ -186,34 +111,6 @@ class Dispatcher:
         else:
             delivery.due_at = at + min(self.backoff * 2 ** (number - 1), self.backoff_max)
         self.store.save_delivery(delivery)
-
-    def _post(self, delivery: Delivery, number: int) -> tuple[int | None, str | None]:
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": f"shortapi-mock/{__version__}",
-            "X-Mock-Delivery": str(delivery.id),
-            "X-Mock-Attempt": str(number),
-        }
-        try:
-            response = self.http.request(
-                "POST",
-                delivery.url,
-                body=json.dumps(delivery.body).encode(),
-                headers=headers,
-                timeout=self.timeout,
-                redirect=False,
-                preload_content=False,
-                retries=False,
-            )
-        except urllib3.exceptions.HTTPError as exc:
-            return None, f"{type(exc).__name__}: {exc}"[:300]
-        try:
-            response.read(self.response_limit)  # a capped read: a huge answer cannot stall us
-        except urllib3.exceptions.HTTPError as exc:
-            return None, f"{type(exc).__name__} while reading the answer: {exc}"[:300]
-        finally:
-            response.close()
-        return response.status, None
 
     # driving
     def run_until(self, now: float) -> int:
@@ -265,18 +162,4 @@ class Dispatcher:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
-        self.http.clear()
-
-
-def init_app(app: Flask) -> None:
-    """Attach the dispatcher as ``app.extensions['shortapi.callbacks']``; start its thread."""
-    dispatcher = Dispatcher(app)
-    app.extensions["shortapi.callbacks"] = dispatcher
-    if app.config["BACKGROUND"]:
-        dispatcher.start()
-
-
-def get_dispatcher(app: Flask) -> Dispatcher:
-    """Return the app's callback dispatcher."""
-    dispatcher: Dispatcher = app.extensions["shortapi.callbacks"]
-    return dispatcher
+        self.sender.close()

@@ -1,1 +1,3 @@
-"""The model catalogue: what the mock knows of each model (registry) and what a job costs (pricing). No Flask here."""
+"""The model catalogue: what the mock knows of each model (registry) and what a job costs
+(pricing). No Flask here.
+"""

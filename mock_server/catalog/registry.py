@@ -1,20 +1,17 @@
 """The registry of modelled models: one entry per model id.
 
 Adding a model is one args schema file in ``schemas/models/`` plus one `ModelSpec` here
-(its prices, its cross-field rules, how its duration and aspect ratio are read).
+(its prices, the names of its cross-field rules, how its duration and aspect ratio are read).
+A model names its rules; `mock_server.validation.rules.RULES` holds them, so the catalogue is
+data and imports nothing of validation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-
-from mock_server.errors import Problem
-from mock_server.validation import rules
-
-Rule = Callable[[Mapping[str, Any], rules.Context], Iterator[Problem]]
 
 
 @dataclass(frozen=True)
@@ -26,7 +23,7 @@ class ModelSpec:
     price_per_second: Mapping[str, Decimal]  # by mode
     default_mode: str
     default_duration: str
-    rules: tuple[Rule, ...] = field(default_factory=tuple)
+    rules: tuple[str, ...] = field(default_factory=tuple)  # names in validation.rules.RULES
 
     def duration(self, args: Mapping[str, Any]) -> int:
         """Return the requested video length in seconds."""
@@ -48,11 +45,11 @@ KLING_O1_I2V = ModelSpec(
     default_mode="pro",
     default_duration="5",
     rules=(
-        rules.images_plus_elements_at_most_7,
-        rules.duration_allowed_for_action,
-        rules.aspect_ratio_only_with_refer,
-        rules.frame_uses_first_two_images,
-        rules.prompt_references_exist,
+        "images_plus_elements_at_most_7",
+        "duration_allowed_for_action",
+        "aspect_ratio_only_with_refer",
+        "frame_uses_first_two_images",
+        "prompt_references_exist",
     ),
 )
 

@@ -33,8 +33,8 @@ from mock_server.errors import (
     TIMEOUT,
     UNAVAILABLE,
     ApiError,
-    parse_tokens,
 )
+from mock_server.tokens import parse_tokens
 
 HEADER = "X-Mock-Fault"
 ENDPOINTS = ("create", "query")

@@ -14,14 +14,17 @@ from typing import Any
 from flask import Flask
 
 from mock_server import config as config_module
-from mock_server.api.auth import fingerprint
-from mock_server.callbacks.dispatcher import Dispatcher, get_dispatcher
+from mock_server import extensions
+from mock_server.callbacks.dispatcher import Dispatcher
 from mock_server.catalog.pricing import format_amount
-from mock_server.clock import Clock, check_seconds, get_clock
+from mock_server.clock import Clock, check_seconds
 from mock_server.control import faults
 from mock_server.errors import ConfigError
 from mock_server.jobs import lifecycle, scenarios
-from mock_server.state.records import DONE, Account, Job, Rule, Runtime, Store, get_store
+from mock_server.jobs.status import Stage, Status
+from mock_server.keys import fingerprint
+from mock_server.state.protocol import Store
+from mock_server.state.records import Account, Injection, Job, Runtime
 
 _SETTINGS = {
     "profile": config_module.PROFILES,
@@ -56,12 +59,12 @@ class MockControl:
     @property
     def store(self) -> Store:
         """The app's store."""
-        return get_store(self.app)
+        return extensions.store(self.app)
 
     @property
     def clock(self) -> Clock:
         """The app's clock."""
-        return get_clock(self.app)
+        return extensions.clock(self.app)
 
     def now(self) -> float:
         """Return the current clock time in seconds."""
@@ -94,29 +97,31 @@ class MockControl:
     @property
     def dispatcher(self) -> Dispatcher:
         """The app's callback dispatcher."""
-        return get_dispatcher(self.app)
+        return extensions.dispatcher(self.app)
 
     # scenarios, faults, accounts, callbacks
-    def add_scenario(self, scenario: str, *, count: int | None = 1, key: str | None = None) -> Rule:
+    def add_scenario(
+        self, scenario: str, *, count: int | None = 1, key: str | None = None
+    ) -> Injection:
         """Give the next `count` jobs (of API key `key`, or of any key) this scenario."""
         scenarios.tokens(scenario)
-        return self._add_rule("scenario", {"scenario": scenario}, count=count, key=key)
+        return self._inject("scenario", {"scenario": scenario}, count=count, key=key)
 
     def add_fault(
         self, fault: str, *, count: int | None = 1, key: str | None = None, endpoint: str = "any"
-    ) -> Rule:
+    ) -> Injection:
         """Answer the next `count` requests to `endpoint` with `fault` ("503", "429", ...)."""
         faults.tokens(fault)
         if endpoint not in (*faults.ENDPOINTS, "any"):
             raise ConfigError(f"endpoint must be create, query or any, not {endpoint!r}")
-        return self._add_rule("fault", {"fault": fault}, count=count, key=key, endpoint=endpoint)
+        return self._inject("fault", {"fault": fault}, count=count, key=key, endpoint=endpoint)
 
-    def set_random_faults(self, spec: dict[str, Any], *, key: str | None = None) -> Rule:
+    def set_random_faults(self, spec: dict[str, Any], *, key: str | None = None) -> Injection:
         """Draw faults at random (seeded) with a probability per endpoint."""
-        self.store.clear_rules("fault-random")
-        return self._add_rule("fault-random", faults.check_random(spec), count=None, key=key)
+        self.store.clear_injections("fault-random")
+        return self._inject("fault-random", faults.check_random(spec), count=None, key=key)
 
-    def _add_rule(
+    def _inject(
         self,
         kind: str,
         spec: dict[str, Any],
@@ -124,23 +129,25 @@ class MockControl:
         count: int | None,
         key: str | None,
         endpoint: str = "any",
-    ) -> Rule:
+    ) -> Injection:
         if count is not None and (
             isinstance(count, bool) or not isinstance(count, int) or count < 1
         ):
             raise ConfigError("count must be a whole number >= 1, or null for every request")
-        rule = Rule(id=0, kind=kind, spec=spec, key=key_id(key), endpoint=endpoint, remaining=count)
-        rule.id = self.store.add_rule(rule)
-        return rule
+        injection = Injection(
+            id=0, kind=kind, spec=spec, key=key_id(key), endpoint=endpoint, remaining=count
+        )
+        injection.id = self.store.add_injection(injection)
+        return injection
 
-    def rules(self, kind: str) -> list[Rule]:
-        """Return the active scenario or fault rules."""
-        return self.store.list_rules(kind)
+    def injections(self, kind: str) -> list[Injection]:
+        """Return the waiting scenarios or faults of `kind`."""
+        return self.store.list_injections(kind)
 
     def clear(self, kind: str, *, key: str | None = None) -> None:
-        """Remove the rules of `kind` ("scenario", "fault" or "fault-random"): all of them,
-        or only those scoped to API key `key`."""
-        self.store.clear_rules(kind, key_id(key))
+        """Remove the waiting injections of `kind` ("scenario", "fault" or "fault-random"): all
+        of them, or only those scoped to API key `key`."""
+        self.store.clear_injections(kind, key_id(key))
 
     def account(self, key: str) -> dict[str, Any]:
         """Return the account of API key `key` (or key fingerprint): balance, spent, in flight."""
@@ -155,7 +162,11 @@ class MockControl:
         jobs = self.store.list_jobs(owner=owner, limit=10**9)
         spent = sum((Decimal(j.amount) for j in jobs), Decimal(0))
         refunded = sum(
-            (Decimal(j.amount) for j in jobs if j.stage == DONE and j.outcome.get("status") == 3),
+            (
+                Decimal(j.amount)
+                for j in jobs
+                if j.stage == Stage.DONE and j.outcome.status == Status.FAILED
+            ),
             Decimal(0),
         )
         return Account(owner=owner, spent=format_amount(spent), refunded=format_amount(refunded))
@@ -226,15 +237,15 @@ class MockControl:
             "amount": job.amount,
             "status": lifecycle.status(job, runtime, now),
             "timeline": lifecycle.timeline(job, runtime, now),
-            "outcome": job.outcome,
+            "outcome": job.outcome.to_dict(),
             "created_at": job.created_at,
             "created_wall": job.created_wall,
             "queued_for": job.queued_for,
-            "processing_for": None if job.outcome.get("stuck") else job.processing_for,
+            "processing_for": None if job.outcome.stuck else job.processing_for,
             "finishes_at": (
                 None
-                if job.outcome.get("stuck") or runtime.clock == "per-poll"
-                else job.created_at + job.queued_for + job.processing_for
+                if job.outcome.stuck or runtime.clock == "per-poll"
+                else lifecycle.finishes_at(job)
             ),
             "polls": job.polls,
             "warnings": job.warnings,
@@ -268,15 +279,13 @@ class MockControl:
             raise ConfigError(f"reason must be one of {', '.join(scenarios.REASONS)}")
 
         def end(job: Job) -> Job:
-            job.outcome = (
-                {"status": 3, "reason": scenarios.REASONS[fail]} if fail else {"status": 2}
-            )
+            job.outcome = scenarios.ended(fail)
             ran = max(now - job.created_at, 0.0)
             job.queued_for = min(job.queued_for, ran)
             job.processing_for = ran - job.queued_for
             job.next_event_at = lifecycle.first_event_at(job, runtime)
-            if job.stage == 1:
-                job.next_event_at = job.created_at + job.queued_for + job.processing_for
+            if job.stage == Stage.STARTED:
+                job.next_event_at = lifecycle.finishes_at(job)
             job.polls = max(job.polls, 3)  # the per-poll clock's final step
             return job
 
@@ -284,12 +293,6 @@ class MockControl:
         if ended is None:
             return None
         if runtime.clock == "per-poll":
-            lifecycle.settle_job(self.store, ended, DONE, self.dispatcher.planner(now))
+            lifecycle.settle_job(self.store, ended, Stage.DONE, self.dispatcher.planner(now))
         self.dispatcher.run_until(now)
         return self.job(job_id)
-
-
-def get_control(app: Flask) -> MockControl:
-    """Return the control API of `app`."""
-    control: MockControl = app.extensions["shortapi.control"]
-    return control

@@ -1,1 +1,3 @@
-"""Shipped data: the one loader of schema files (and OpenAPI bundling), the result videos, a small MP4 reader."""
+"""Shipped data: the one loader of schema files (and OpenAPI bundling), the result videos, a small
+MP4 reader.
+"""

@@ -11,10 +11,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mock_server.state.records import DONE, Delivery, Job, Runtime, Store
-
-QUEUED, PROCESSING, SUCCEEDED, FAILED = 0, 1, 2, 3
-TERMINAL = (SUCCEEDED, FAILED)
+from mock_server.jobs.accounts import refund_of
+from mock_server.jobs.status import Stage, Status
+from mock_server.state.protocol import Store
+from mock_server.state.records import Delivery, Job, Runtime
 
 
 @dataclass(frozen=True)
@@ -45,19 +45,19 @@ def status(job: Job, runtime: Runtime, now: float) -> int:
     ran = elapsed(job, runtime, now)
     queued, processing = phases(job, runtime)
     if ran < queued:
-        return QUEUED
-    if ran < queued + processing or job.outcome.get("stuck"):
-        return PROCESSING
-    return int(job.outcome["status"])
+        return Status.QUEUED
+    if ran < queued + processing or job.outcome.stuck:
+        return Status.PROCESSING
+    return Status(job.outcome.status)
 
 
 def timeline(job: Job, runtime: Runtime, now: float) -> list[dict[str, Any]]:
     """Return the status changes reached so far, each with its clock time (or step)."""
     queued, processing = phases(job, runtime)
     start = 0.0 if runtime.clock == "per-poll" else job.created_at
-    steps = [(QUEUED, start), (PROCESSING, start + queued)]
-    if not job.outcome.get("stuck"):
-        steps.append((int(job.outcome["status"]), start + queued + processing))
+    steps = [(Status.QUEUED, start), (Status.PROCESSING, start + queued)]
+    if not job.outcome.stuck:
+        steps.append((Status(job.outcome.status), start + queued + processing))
     ran = elapsed(job, runtime, now)
     return [{"status": s, "at": at} for s, at in steps if ran >= at - start]
 
@@ -70,11 +70,11 @@ def job_data(job: Job, runtime: Runtime, now: float, file_url: str) -> dict[str,
 def data_for(job: Job, current: int, result_key: str, file_url: str) -> dict[str, Any]:
     """Return the ``data`` object describing `job` at status `current`."""
     data: dict[str, Any] = {"id": job.id, "status": current}
-    if current == SUCCEEDED:
+    if current == Status.SUCCEEDED:
         data["result"] = {result_key: [{"url": file_url}]}
-    elif current == FAILED:
+    elif current == Status.FAILED:
         data["refunded"] = True
-        data["reason"] = str(job.outcome.get("reason", "internal error"))
+        data["reason"] = job.outcome.reason or "internal error"
     return data
 
 
@@ -84,16 +84,24 @@ def first_event_at(job: Job, runtime: Runtime) -> float | None:
 
 
 def _terminal_at(job: Job) -> float | None:
-    if job.outcome.get("stuck"):
-        return None
-    return job.created_at + job.queued_for + job.processing_for
+    return None if job.outcome.stuck else finishes_at(job)
 
 
 Planner = Callable[["Change"], Sequence[Delivery]]
 
 
+def result_url(base_url: str, job_id: str) -> str:
+    """Return the URL of a job's result file, served by the mock at `base_url`."""
+    return f"{base_url.rstrip('/')}/files/{job_id}.mp4"
+
+
+def finishes_at(job: Job) -> float:
+    """Return the clock time a job that is not stuck reaches its final status."""
+    return job.created_at + job.queued_for + job.processing_for
+
+
 def settle_job(store: Store, job: Job, reached: int, plan: Planner) -> list[Change]:
-    """Act once on each status change of `job` up to stage `reached` (1 or DONE).
+    """Act once on each status change of `job` up to stage `reached` (STARTED or DONE).
 
     `plan` says which callback deliveries a change calls for; they are stored in the same
     transaction that marks the change as acted on, so a crash loses neither. Returns the
@@ -102,14 +110,14 @@ def settle_job(store: Store, job: Job, reached: int, plan: Planner) -> list[Chan
     changes: list[Change] = []
     stage = job.stage
     while stage < reached:
-        if stage == 0:
-            change = Change(job, PROCESSING, job.created_at + job.queued_for)
-            new_stage, next_at, back = 1, _terminal_at(job), None
+        if stage == Stage.NONE:
+            change = Change(job, Status.PROCESSING, job.created_at + job.queued_for)
+            new_stage, next_at, back = Stage.STARTED, _terminal_at(job), None
         else:
-            final = int(job.outcome["status"])
+            final = Status(job.outcome.status)
             change = Change(job, final, _terminal_at(job) or job.created_at)
-            new_stage, next_at = DONE, None
-            back = job.amount if final == FAILED else None
+            new_stage, next_at = Stage.DONE, None
+            back = refund_of(job.amount) if final == Status.FAILED else None
         if not store.move_stage(job.id, stage, new_stage, next_at, back, plan(change)):
             break
         changes.append(change)
@@ -133,6 +141,8 @@ def settle(store: Store, now: float, plan: Planner) -> list[Change]:
 
 
 def reached_stage(job: Job, runtime: Runtime, now: float) -> int:
-    """Return the stage (0, 1 or DONE) the job's status has reached at `now`."""
+    """Return the stage (a `Stage`) the job's status has reached at `now`."""
     current = status(job, runtime, now)
-    return {QUEUED: 0, PROCESSING: 1}.get(current, DONE)
+    if current == Status.QUEUED:
+        return Stage.NONE
+    return Stage.STARTED if current == Status.PROCESSING else Stage.DONE

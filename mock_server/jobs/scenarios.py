@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
-from mock_server.errors import parse_tokens
+from mock_server.jobs.status import Status
+from mock_server.state.records import Outcome
+from mock_server.tokens import parse_tokens
 
 REASONS = {  # assumption A-failure-reasons
     "content_policy": "content policy violation: the prompt or an input image was flagged",
@@ -51,20 +54,27 @@ def prompt_tokens(prompt: Any) -> list[str]:
     return [t for marker in _MARKER.findall(prompt) for t in tokens(marker)]
 
 
-def fate(chosen: Iterable[str], processing_for: float) -> tuple[dict[str, Any], float]:
+def fate(chosen: Iterable[str], processing_for: float) -> tuple[Outcome, float]:
     """Return the job outcome and processing time that `chosen` tokens ask for."""
-    outcome: dict[str, Any] = {"status": 2}
+    outcome = Outcome()
     for token in chosen:
         name, _, arg = token.partition(":")
         if name == "succeed":
-            outcome = {**outcome, "status": 2}
-            outcome.pop("reason", None)
+            outcome = replace(outcome, status=Status.SUCCEEDED, reason=None)
         elif name == "fail":
-            outcome.update(status=3, reason=REASONS[arg or "internal_error"])
+            reason = REASONS[arg or "internal_error"]
+            outcome = replace(outcome, status=Status.FAILED, reason=reason)
         elif name == "stuck":
-            outcome["stuck"] = True
+            outcome = replace(outcome, stuck=True)
         elif name == "slow":
             processing_for = float(arg) if arg else processing_for * SLOW_FACTOR
         elif name == "callback":
-            outcome["callback"] = arg
+            outcome = replace(outcome, callback=arg)
     return outcome, processing_for
+
+
+def ended(fail: str | None) -> Outcome:
+    """Return the outcome of a job ended now: succeeded, or failed for reason name `fail`."""
+    if fail is None:
+        return Outcome()
+    return Outcome(status=Status.FAILED, reason=REASONS[fail])

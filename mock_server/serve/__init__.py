@@ -1,1 +1,3 @@
-"""`shortapi-mock` on the command line: the CLI and the gunicorn application with its redacting access log."""
+"""`shortapi-mock` on the command line: the CLI and the gunicorn application with its redacting
+access log.
+"""

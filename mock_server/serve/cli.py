@@ -1,4 +1,5 @@
-"""The command line: ``shortapi-mock serve`` runs the mock under gunicorn."""
+"""The command line: ``shortapi-mock serve`` runs the mock under gunicorn, ``shortapi-mock
+contract`` the contract suite against a target."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 from mock_server.clock import MODES
 from mock_server.config import PROFILES, RESULT_KEYS
+from mock_server.contract import runner
 from mock_server.version import __version__
 
 DEFAULT_STORE = "sqlite:.shortapi-mock/state.db"
@@ -91,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATTERN",
         help="never call back to hosts matching (repeatable, fnmatch)",
     )
+    runner.add_parser(commands)
     return parser
 
 
@@ -148,7 +151,7 @@ def banner(base_url: str, args: argparse.Namespace) -> str:
 
 def serve(args: argparse.Namespace) -> int:
     """Prepare the store once, then run gunicorn with `args.workers` workers."""
-    from mock_server import create_app
+    from mock_server import close_app, create_app
     from mock_server.serve.gunicorn_app import MockServer
 
     if args.store == "memory" and args.workers > 1:
@@ -166,7 +169,7 @@ def serve(args: argparse.Namespace) -> int:
                 os.remove(path + suffix)
     if args.store != "memory":
         setup = create_app({**config, "BACKGROUND": False})  # one process sets the store up
-        setup.extensions["shortapi.store"].close()
+        close_app(setup)
         config["STORE_INIT"] = False
     options = {
         "bind": f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}",
@@ -184,7 +187,12 @@ def serve(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``shortapi-mock`` command."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)  # extra: pytest arguments of `contract`
+    if args.command == "contract":
+        return runner.run(args, extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "serve":
         return serve(args)
     return 2  # pragma: no cover - argparse requires a command

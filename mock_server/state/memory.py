@@ -8,18 +8,9 @@ from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from mock_server.state.records import (
-    DONE,
-    Account,
-    Delivery,
-    Job,
-    Rule,
-    Runtime,
-    charge,
-    check_admission,
-    refund,
-    rule_matches,
-)
+from mock_server.jobs.status import Stage
+from mock_server.state.protocol import AccountChange, Admission, Pick
+from mock_server.state.records import Account, Delivery, Injection, Job, Runtime
 
 
 class MemoryStore:
@@ -44,7 +35,7 @@ class MemoryStore:
         self._unsettled: dict[str, Job] = {}
         self._accounts: dict[str, Account] = {}
         self._deliveries: dict[int, Delivery] = {}
-        self._rules: dict[int, Rule] = {}
+        self._injections: dict[int, Injection] = {}
         self._counts: defaultdict[str, int] = defaultdict(int, journal=journal_seq)
         self._journal: deque[dict[str, Any]] = deque(maxlen=self._journal_limit)
         self._seq = 0
@@ -54,18 +45,17 @@ class MemoryStore:
         return self._seq
 
     # jobs
-    def admit(self, job: Job) -> None:
+    def admit(self, job: Job, admission: Admission) -> None:
         with self._lock:
             if job.id in self._jobs:
                 raise KeyError(f"duplicate job id {job.id}")
             account = self._accounts.get(job.owner)
-            check_admission(account, job.amount, lambda: self.in_flight(job.owner))
-            charged = charge(account, job.amount)
+            charged = admission(account, lambda: self.in_flight(job.owner))
             if charged is not None:
                 self._accounts[job.owner] = charged
             stored = dataclasses.replace(job)
             self._jobs[job.id] = stored
-            if stored.stage != DONE:
+            if stored.stage != Stage.DONE:
                 self._unsettled[job.id] = stored
             if len(self._jobs) > self._max_jobs:
                 self._evict()
@@ -100,7 +90,7 @@ class MemoryStore:
     def replan_job(self, job_id: str, change: Callable[[Job], Job]) -> Job | None:
         with self._lock:
             job = self._jobs.get(job_id)
-            if job is None or job.stage == DONE:
+            if job is None or job.stage == Stage.DONE:
                 return None
             new = change(dataclasses.replace(job))
             self._jobs[job_id] = new
@@ -127,7 +117,7 @@ class MemoryStore:
         stage: int,
         new_stage: int,
         next_event_at: float | None,
-        refund_amount: str | None,
+        account_change: AccountChange | None,
         deliveries: Sequence[Delivery] = (),
     ) -> bool:
         with self._lock:
@@ -135,11 +125,11 @@ class MemoryStore:
             if job is None or job.stage != stage:
                 return False
             job.stage, job.next_event_at = new_stage, next_event_at
-            if new_stage == DONE:
+            if new_stage == Stage.DONE:
                 self._unsettled.pop(job_id, None)
             account = self._accounts.get(job.owner)
-            if refund_amount is not None and account is not None:
-                self._accounts[job.owner] = refund(account, refund_amount)
+            if account_change is not None and account is not None:
+                self._accounts[job.owner] = account_change(account)
             for delivery in deliveries:
                 self.add_delivery(delivery)
             return True
@@ -207,40 +197,38 @@ class MemoryStore:
             return min(pending, default=None)
 
     # scenarios and faults
-    def add_rule(self, rule: Rule) -> int:
+    def add_injection(self, injection: Injection) -> int:
         with self._lock:
-            rule = dataclasses.replace(rule, id=self._next_id())
-            self._rules[rule.id] = rule
-            return rule.id
+            injection = dataclasses.replace(injection, id=self._next_id())
+            self._injections[injection.id] = injection
+            return injection.id
 
-    def take_rule(self, kind: str, owner: str | None, endpoint: str) -> Rule | None:
+    def take_injection(self, kind: str, pick: Pick) -> Injection | None:
         with self._lock:
-            # A rule for this very key wins over one for every key; then the oldest first.
-            ordered = sorted(self._rules.values(), key=lambda r: (r.key is None, r.id))
-            for rule in ordered:
-                if rule_matches(rule, kind, owner, endpoint):
-                    taken = dataclasses.replace(rule)
-                    if rule.remaining is not None:
-                        rule.remaining -= 1
-                        if rule.remaining <= 0:
-                            del self._rules[rule.id]
-                    return taken
-            return None
+            chosen = pick([i for i in self._injections.values() if i.kind == kind])
+            if chosen is None:
+                return None
+            taken = dataclasses.replace(chosen)
+            if chosen.remaining is not None:
+                chosen.remaining -= 1
+                if chosen.remaining <= 0:
+                    del self._injections[chosen.id]
+            return taken
 
     def snapshot(self) -> tuple[Runtime, set[str]]:
         with self._lock:
-            return self.runtime(), {r.kind for r in self._rules.values()}
+            return self.runtime(), {i.kind for i in self._injections.values()}
 
-    def list_rules(self, kind: str) -> list[Rule]:
+    def list_injections(self, kind: str) -> list[Injection]:
         with self._lock:
-            return [dataclasses.replace(r) for r in self._rules.values() if r.kind == kind]
+            return [dataclasses.replace(i) for i in self._injections.values() if i.kind == kind]
 
-    def clear_rules(self, kind: str, key: str | None = None) -> None:
+    def clear_injections(self, kind: str, key: str | None = None) -> None:
         with self._lock:
-            for rule_id in [
-                r.id for r in self._rules.values() if r.kind == kind and key in (None, r.key)
+            for injection_id in [
+                i.id for i in self._injections.values() if i.kind == kind and key in (None, i.key)
             ]:
-                del self._rules[rule_id]
+                del self._injections[injection_id]
 
     def next_count(self, name: str) -> int:
         with self._lock:

@@ -1,72 +1,30 @@
 """The SQLite store: one file shared by every worker process; state survives a restart.
 
-Each thread has its own connection. WAL mode lets readers run beside the one writer;
-read-modify-write steps take the write lock first (BEGIN IMMEDIATE) so workers never
-interleave them.
+The queries of each kind of state are here; the file, its connections and write
+transactions are `sqlite_db.py`, the tables `schema.sql`, the batched journal
+`sqlite_journal.py`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import sqlite3
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
-
+from mock_server.jobs.status import Stage
+from mock_server.state.protocol import AccountChange, Admission, Pick
 from mock_server.state.records import (
-    DONE,
-    JOURNAL_FIELDS,
     Account,
     Delivery,
+    Injection,
     Job,
-    Rule,
     Runtime,
-    charge,
-    check_admission,
-    refund,
-    rule_matches,
 )
+from mock_server.state.sqlite_db import Database
+from mock_server.state.sqlite_journal import SQLiteJournal
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    owner TEXT NOT NULL,
-    polls INTEGER NOT NULL DEFAULT 0,
-    stage INTEGER NOT NULL DEFAULT 0,
-    next_event_at REAL,
-    data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_owner ON jobs(owner, stage);
-CREATE INDEX IF NOT EXISTS jobs_due ON jobs(next_event_at) WHERE next_event_at IS NOT NULL;
-CREATE TABLE IF NOT EXISTS accounts (owner TEXT PRIMARY KEY, data TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS deliveries (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    job_id TEXT NOT NULL,
-    state TEXT NOT NULL,
-    due_at REAL NOT NULL,
-    claimed_until REAL NOT NULL DEFAULT 0,
-    data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(state, due_at);
-CREATE TABLE IF NOT EXISTS rules (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, data TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS journal (id INTEGER PRIMARY KEY AUTOINCREMENT, data TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, data TEXT NOT NULL);
-"""
 _JOB_COLUMNS = ("polls", "stage", "next_event_at")
-_TRIM_EVERY = 256
-FLUSH_SECONDS = 0.025  # how long a journal entry may wait in a worker's buffer
 
 
 class SQLiteStore:
@@ -75,51 +33,14 @@ class SQLiteStore:
     def __init__(self, path: str, *, journal_limit: int = 10_000) -> None:
         self.path = path
         self.journal_limit = journal_limit
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        self._thread_lock = threading.Lock()
-        self._lock_fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-        with self._thread_lock, _file_lock(self._lock_fd):
-            self._db().executescript(_SCHEMA)
-        self._buffer: list[str] = []
-        self._buffer_lock = threading.Lock()
-        self._flusher: threading.Thread | None = None
-        self._closing = threading.Event()
-
-    def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(
-                self.path, timeout=30, isolation_level=None, check_same_thread=False
-            )
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=30000")
-            self._local.db = db
-            with self._lock:
-                self._connections.append(db)
-        return db
-
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-
-    def _write_one(self, sql: str, params: tuple[Any, ...]) -> Any:
-        """Run one writing statement in its own transaction; return its first row."""
-        with self._write() as db:
-            return db.execute(sql, params).fetchone()
+        self.db = Database(path)
+        self.journal = SQLiteJournal(self.db, limit=journal_limit)
+        self._write = self.db.write
+        self._write_one = self.db.write_one
+        self._db = self.db.connection
 
     # jobs
-    def admit(self, job: Job) -> None:
+    def admit(self, job: Job, admission: Admission) -> None:
         data = job.to_dict()
         for column in _JOB_COLUMNS:
             del data[column]
@@ -130,12 +51,12 @@ class SQLiteStore:
         )
         try:
             if self.get_account(job.owner) is None:  # unlimited: nothing to check or charge
+                admission(None, lambda: self.in_flight(job.owner))
                 self._write_one(insert, row)
                 return
             with self._write() as db:
                 account = self._account(db, job.owner)
-                check_admission(account, job.amount, lambda: self._in_flight(db, job.owner))
-                charged = charge(account, job.amount)
+                charged = admission(account, lambda: self._in_flight(db, job.owner))
                 if charged is not None:
                     self._put_account(db, charged)
                 db.execute(insert, row)
@@ -173,7 +94,7 @@ class SQLiteStore:
     def replan_job(self, job_id: str, change: Callable[[Job], Job]) -> Job | None:
         with self._write() as db:
             row = db.execute(
-                f"{self._SELECT_JOB} WHERE id = ? AND stage < ?", (job_id, DONE)
+                f"{self._SELECT_JOB} WHERE id = ? AND stage < ?", (job_id, Stage.DONE)
             ).fetchone()
             if row is None:
                 return None
@@ -208,7 +129,7 @@ class SQLiteStore:
         stage: int,
         new_stage: int,
         next_event_at: float | None,
-        refund_amount: str | None,
+        account_change: AccountChange | None,
         deliveries: Sequence[Delivery] = (),
     ) -> bool:
         with self._write() as db:
@@ -220,8 +141,8 @@ class SQLiteStore:
             if row is None:
                 return False
             account = self._account(db, row[0])
-            if refund_amount is not None and account is not None:
-                self._put_account(db, refund(account, refund_amount))
+            if account_change is not None and account is not None:
+                self._put_account(db, account_change(account))
             for delivery in deliveries:
                 self._insert_delivery(db, delivery)
             return True
@@ -243,7 +164,7 @@ class SQLiteStore:
     def _in_flight(db: sqlite3.Connection, owner: str) -> int:
         return int(
             db.execute(
-                "SELECT count(*) FROM jobs WHERE owner = ? AND stage < ?", (owner, DONE)
+                "SELECT count(*) FROM jobs WHERE owner = ? AND stage < ?", (owner, Stage.DONE)
             ).fetchone()[0]
         )
 
@@ -357,56 +278,54 @@ class SQLiteStore:
         return None if row[0] is None else float(row[0])
 
     # scenarios and faults
-    def add_rule(self, rule: Rule) -> int:
+    def add_injection(self, injection: Injection) -> int:
         row = self._write_one(
-            "INSERT INTO rules (kind, data) VALUES (?, ?) RETURNING id",
-            (rule.kind, json.dumps(rule.to_dict())),
+            "INSERT INTO injections (kind, data) VALUES (?, ?) RETURNING id",
+            (injection.kind, json.dumps(injection.to_dict())),
         )
         return int(row[0])
 
-    def _rules(self, db: sqlite3.Connection, kind: str) -> list[Rule]:
-        rows = db.execute("SELECT id, data FROM rules WHERE kind = ? ORDER BY id", (kind,))
-        return [Rule(**{**json.loads(data), "id": rule_id}) for rule_id, data in rows]
+    def _injections(self, db: sqlite3.Connection, kind: str) -> list[Injection]:
+        rows = db.execute("SELECT id, data FROM injections WHERE kind = ? ORDER BY id", (kind,))
+        return [Injection(**{**json.loads(data), "id": row_id}) for row_id, data in rows]
 
-    def take_rule(self, kind: str, owner: str | None, endpoint: str) -> Rule | None:
+    def take_injection(self, kind: str, pick: Pick) -> Injection | None:
         with self._write() as db:
-            rules = sorted(self._rules(db, kind), key=lambda r: (r.key is None, r.id))
-            for rule in rules:
-                if rule_matches(rule, kind, owner, endpoint):
-                    if rule.remaining is not None:
-                        left = rule.remaining - 1
-                        if left <= 0:
-                            db.execute("DELETE FROM rules WHERE id = ?", (rule.id,))
-                        else:
-                            db.execute(
-                                "UPDATE rules SET data = ? WHERE id = ?",
-                                (json.dumps({**rule.to_dict(), "remaining": left}), rule.id),
-                            )
-                    return rule
-        return None
+            chosen = pick(self._injections(db, kind))
+            if chosen is not None and chosen.remaining is not None:
+                left = chosen.remaining - 1
+                if left <= 0:
+                    db.execute("DELETE FROM injections WHERE id = ?", (chosen.id,))
+                else:
+                    db.execute(
+                        "UPDATE injections SET data = ? WHERE id = ?",
+                        (json.dumps({**chosen.to_dict(), "remaining": left}), chosen.id),
+                    )
+            return chosen
 
     def snapshot(self) -> tuple[Runtime, set[str]]:
-        # One read per request for both: the settings and which kinds of rules exist.
+        # One read per request for both: the settings and which kinds of injections wait.
         row = (
             self._db()
             .execute(
                 "SELECT (SELECT data FROM state WHERE name = 'runtime'), "
-                "(SELECT group_concat(DISTINCT kind) FROM rules)"
+                "(SELECT group_concat(DISTINCT kind) FROM injections)"
             )
             .fetchone()
         )
         runtime = Runtime(**json.loads(row[0])) if row[0] else Runtime()
         return runtime, set(row[1].split(",")) if row[1] else set()
 
-    def list_rules(self, kind: str) -> list[Rule]:
-        return self._rules(self._db(), kind)
+    def list_injections(self, kind: str) -> list[Injection]:
+        return self._injections(self._db(), kind)
 
-    def clear_rules(self, kind: str, key: str | None = None) -> None:
+    def clear_injections(self, kind: str, key: str | None = None) -> None:
         if key is None:
-            self._write_one("DELETE FROM rules WHERE kind = ?", (kind,))
+            self._write_one("DELETE FROM injections WHERE kind = ?", (kind,))
         else:
             self._write_one(
-                "DELETE FROM rules WHERE kind = ? AND json_extract(data, '$.key') = ?", (kind, key)
+                "DELETE FROM injections WHERE kind = ? AND json_extract(data, '$.key') = ?",
+                (kind, key),
             )
 
     def next_count(self, name: str) -> int:
@@ -419,55 +338,16 @@ class SQLiteStore:
 
     # journal, runtime, lifetime
     def journal_append(self, entry: dict[str, Any]) -> None:
-        # Buffered: a writer thread stores a batch every FLUSH_SECONDS in one transaction,
-        # instead of one write transaction per request (the hot path's largest cost).
-        encoded = json.dumps(entry)
-        with self._buffer_lock:
-            self._buffer.append(encoded)
-            if self._flusher is None:
-                self._flusher = threading.Thread(
-                    target=self._flush_loop, daemon=True, name="shortapi-journal"
-                )
-                self._flusher.start()
-
-    def _flush_loop(self) -> None:
-        while not self._closing.wait(FLUSH_SECONDS):
-            self.flush()
+        self.journal.append(entry)
 
     def flush(self) -> None:
         """Store the buffered journal entries now."""
-        with self._buffer_lock:
-            batch, self._buffer = self._buffer, []
-        if not batch:
-            return
-        with self._write() as db:
-            db.executemany("INSERT INTO journal (data) VALUES (?)", [(e,) for e in batch])
-            last = db.execute("SELECT max(id) FROM journal").fetchone()[0]
-            if last // _TRIM_EVERY != (last - len(batch)) // _TRIM_EVERY:
-                db.execute("DELETE FROM journal WHERE id <= ?", (last - self.journal_limit,))
+        self.journal.flush()
 
     def journal_list(
         self, *, limit: int = 100, after: int = 0, match: Mapping[str, str] | None = None
     ) -> list[dict[str, Any]]:
-        self.flush()
-        # Other worker processes store theirs within FLUSH_SECONDS: wait that long.
-        time.sleep(2 * FLUSH_SECONDS)
-        filters, params = "", []
-        for name, value in (match or {}).items():
-            if name not in JOURNAL_FIELDS:
-                raise ValueError(f"cannot filter the journal by {name!r}")
-            filters += f" AND json_extract(data, '$.{name}') = ?"
-            params.append(value)
-        rows = (
-            self._db()
-            .execute(
-                "SELECT id, data FROM journal WHERE id > ? AND id > "
-                f"(SELECT coalesce(max(id), 0) FROM journal) - ?{filters} ORDER BY id DESC LIMIT ?",
-                (after, self.journal_limit, *params, limit),
-            )
-            .fetchall()
-        )
-        return [{**json.loads(data), "id": entry_id} for entry_id, data in reversed(rows)]
+        return self.journal.list(limit=limit, after=after, match=match)
 
     def runtime(self) -> Runtime:
         row = self._db().execute("SELECT data FROM state WHERE name = 'runtime'").fetchone()
@@ -484,10 +364,9 @@ class SQLiteStore:
         return new
 
     def reset(self, runtime: Runtime) -> None:
-        with self._buffer_lock:
-            self._buffer = []
+        self.journal.discard_buffer()
         with self._write() as db:
-            for table in ("jobs", "accounts", "deliveries", "rules", "counters", "journal"):
+            for table in ("jobs", "accounts", "deliveries", "injections", "counters", "journal"):
                 db.execute(f"DELETE FROM {table}")
             db.execute(
                 "INSERT OR REPLACE INTO state (name, data) VALUES ('runtime', ?)",
@@ -495,28 +374,5 @@ class SQLiteStore:
             )
 
     def close(self) -> None:
-        self._closing.set()
-        if self._flusher is not None:
-            self._flusher.join(timeout=5)
-        self.flush()
-        with self._lock:
-            for db in self._connections:
-                with contextlib.suppress(sqlite3.Error):
-                    db.close()
-            self._connections.clear()
-        self._local = threading.local()
-        with contextlib.suppress(OSError):
-            os.close(self._lock_fd)
-
-
-@contextlib.contextmanager
-def _file_lock(fd: int) -> Iterator[None]:
-    """Hold an exclusive flock on `fd` (a no-op where fcntl does not exist)."""
-    if fcntl is None:  # pragma: no cover - Windows
-        yield
-        return
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    try:
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        self.journal.close()
+        self.db.close()

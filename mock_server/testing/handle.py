@@ -15,8 +15,8 @@ from typing import Any
 
 from flask import Flask
 
-from mock_server.callbacks.dispatcher import get_dispatcher
-from mock_server.control.mock_control import MockControl, get_control, key_id
+from mock_server import extensions
+from mock_server.control.mock_control import MockControl, key_id
 from mock_server.errors import MockError
 from mock_server.testing import client_checks as contract
 
@@ -30,7 +30,7 @@ class ServerError(MockError):
 
 def server_errors(app: Flask) -> list[BaseException]:
     """Return the exceptions raised in the app's request handlers and background thread."""
-    return [*app.extensions.setdefault("shortapi.errors", []), *get_dispatcher(app).errors]
+    return [*extensions.errors(app), *extensions.dispatcher(app).errors]
 
 
 class MockHandle:
@@ -46,7 +46,7 @@ class MockHandle:
     @property
     def control(self) -> MockControl:
         """The full Python control API."""
-        return get_control(self.app)
+        return extensions.control(self.app)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -142,6 +142,6 @@ class MockHandle:
     def reset(self) -> None:
         """Forget jobs, journal, rules and accounts; restore the configured settings."""
         self.control.reset()
-        self.app.extensions.setdefault("shortapi.errors", []).clear()
-        get_dispatcher(self.app).errors.clear()
+        extensions.errors(self.app).clear()
+        extensions.dispatcher(self.app).errors.clear()
         self.sleeps.clear()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from mock_server.callbacks.dispatcher import get_dispatcher
+from mock_server import extensions
 from mock_server.testing.receiver import BackgroundServer
 
 
@@ -43,7 +43,7 @@ class ThreadedServer:
     def stop(self) -> None:
         """Stop serving, close the port and stop the callback thread."""
         self._background.stop()
-        get_dispatcher(self.app).stop()
+        extensions.dispatcher(self.app).stop()
 
     def __enter__(self) -> ThreadedServer:
         return self.start()

@@ -16,6 +16,7 @@ from jsonschema import ValidationError
 from mock_server.catalog.registry import MODELS, ModelSpec
 from mock_server.data import schemas
 from mock_server.errors import BAD_REQUEST, INVALID_PARAMETER, ApiError, Problem, validation_error
+from mock_server.validation import rules
 from mock_server.validation.rules import Context, callback_url_is_http
 
 ENVELOPE_SCHEMA = "create-request.json"
@@ -94,7 +95,7 @@ def validate_create(body: Any, *, profile: str = "default") -> CreateRequest:
         # Rules run on schema-invalid args too (they guard their own types), so one answer
         # lists everything; a rule is quiet where the schema already flagged the spot.
         flagged = {p.pointer for p in problems}
-        for rule in spec.rules:
+        for rule in rules.for_model(spec.rules):
             problems += [
                 p for p in (_under("/args", q) for q in rule(args, ctx)) if p.pointer not in flagged
             ]

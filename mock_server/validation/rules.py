@@ -8,11 +8,12 @@ to fix the request. Rules never raise on odd input; the schema ran first.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from mock_server.errors import Problem
+from mock_server.urls import is_http_url
 
 MAX_INPUTS = 7
 _REFERENCE = re.compile(r"\[@(image|element)(\d+)\]")
@@ -111,12 +112,24 @@ def prompt_references_exist(args: Mapping[str, Any], ctx: Context) -> Iterator[P
         )
 
 
-_HTTP_URL = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
+RequestRule = Callable[[Mapping[str, Any], Context], Iterator[Problem]]
+
+RULES: dict[str, RequestRule] = {
+    rule.__name__: rule
+    for rule in (
+        images_plus_elements_at_most_7,
+        duration_allowed_for_action,
+        aspect_ratio_only_with_refer,
+        frame_uses_first_two_images,
+        prompt_references_exist,
+    )
+}
+"""The named cross-field rules a model file may list."""
 
 
-def is_http_url(url: str) -> bool:
-    """Say whether `url` is an absolute http(s) URL (the only kind that gets callbacks)."""
-    return bool(_HTTP_URL.match(url))
+def for_model(names: Iterable[str]) -> tuple[RequestRule, ...]:
+    """Return the rules a model names, in its order."""
+    return tuple(RULES[name] for name in names)
 
 
 def callback_url_is_http(envelope: Mapping[str, Any], ctx: Context) -> Iterator[Problem]:

@@ -16,8 +16,8 @@ import requests
 from flask import Flask
 
 from mock_server import create_app
-from mock_server.api.auth import fingerprint
-from mock_server.control.mock_control import MockControl, get_control
+from mock_server.control import MockControl, get_control
+from mock_server.keys import fingerprint
 from mock_server.testing import API_URL, TEST_CONFIG, call_app
 
 from .wire import Secret, WireRequest, WireResponse

@@ -27,8 +27,7 @@ from typing import Any, Protocol
 from hypothesis import Phase, given
 
 from mock_server.contract import strategies
-from mock_server.testing import variants
-from mock_server.testing import MockHandle
+from mock_server.testing import MockHandle, variants
 
 from . import profiles
 

@@ -1,0 +1,106 @@
+"""The API's error envelope and the app's error handlers: every error answers the envelope,
+never HTML, never a bare 500. The text goes in both ``message`` and ``info``
+(A-error-message-info), and nothing else goes in the body; diagnostics go in X-Mock-* headers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from mock_server import extensions
+from mock_server.errors import (
+    BAD_REQUEST,
+    INVALID_PARAMETER,
+    NOT_FOUND,
+    SERVER_ERROR,
+    ApiError,
+    ConfigError,
+    Problem,
+)
+
+
+def envelope(code: int, text: str) -> dict[str, Any]:
+    """Return the error envelope body."""
+    return {"code": code, "message": text, "info": text}
+
+
+def error_response(error: ApiError) -> Response:
+    """Turn `error` into the API's JSON error response, diagnostics in X-Mock-* headers."""
+    response = Response(
+        json.dumps(envelope(error.code, error.text), ensure_ascii=False),
+        status=error.status,
+        mimetype="application/json",
+    )
+    for name, value in error.headers.items():
+        response.headers[name] = value
+    errors = [p for p in error.problems if p.severity == "error"]
+    if errors:
+        response.headers["X-Mock-Errors"] = problems_header(errors)
+    return response
+
+
+def problems_header(problems: Sequence[Problem]) -> str:
+    """Encode problems for an X-Mock-* header (ASCII JSON, one line)."""
+    return json.dumps([p.as_dict() for p in problems], ensure_ascii=True)
+
+
+_HTTP_CODES = {404: NOT_FOUND}
+_HTTP_HINTS = {
+    404: "no such route; the API has POST /api/v1/job/create and GET /api/v1/job/query?id=",
+    405: "method not allowed here",
+    413: "request body too large",
+}
+
+
+def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    text = _HTTP_HINTS.get(status) or (error.description or error.name)
+    if status == 405 and isinstance(error, MethodNotAllowed) and error.valid_methods:
+        text = f"method {request.method} not allowed; use {', '.join(error.valid_methods)}"
+    if status == 413:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        text = f"request body too large; send at most {limit} bytes"
+    headers = {k: v for k, v in error.get_headers() if k == "Allow"}
+    if status == 413:  # the body was not read: the connection cannot carry another request
+        headers["Connection"] = "close"
+    api_error = ApiError(
+        status,
+        _HTTP_CODES.get(status, BAD_REQUEST if status < 500 else SERVER_ERROR),
+        text,
+        headers=headers,
+    )
+    return _respond(api_error)
+
+
+def _respond(error: ApiError) -> Response:
+    g.error_code = error.code
+    return error_response(error)
+
+
+def _config_error(error: ConfigError) -> Response:
+    return _respond(ApiError(400, INVALID_PARAMETER, str(error)))
+
+
+def _unexpected(error: Exception) -> Response:
+    current_app.logger.exception("unexpected error")
+    extensions.errors(current_app).append(error)  # for check()
+    return _respond(
+        ApiError(
+            500,
+            SERVER_ERROR,
+            f"internal error in the mock: {type(error).__name__}; please report it",
+        )
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Answer every error with the API's envelope: never HTML, never a bare 500."""
+    app.register_error_handler(ApiError, _respond)
+    app.register_error_handler(ConfigError, _config_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)

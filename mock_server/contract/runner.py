@@ -1,0 +1,119 @@
+"""``shortapi-mock contract``: run the contract suite against a target; write its reports.
+
+The suite (``contract_tests/``: the properties, the state machine, its conftest) is shipped
+in the wheel as package data, ``mock_server/_data/contract_tests`` (pyproject's
+``force-include``), not as a subpackage: it is a pytest suite, collected from a folder, and
+it stays the repository's ``contract_tests/`` that ``pytest`` and ``make test`` run. From a
+checkout `suite_dir` finds the source folder instead, as `mock_server.data.schemas.data_dir`
+does for the schemas.
+
+pytest runs in a child process with plugin autoloading off and exactly the plugins the suite
+needs: hypothesis and ``mock_server.testing.plugin``, given once with ``-p`` (with
+autoloading on, the ``shortapi`` entry point registers that module already and a second
+``-p`` fails). Other plugins a project has installed (and their ini options) stay out of the
+run; ``-c`` names the suite's own ``runner.ini`` so that a ``pyproject.toml`` found above an
+installed package does not configure it either. The kit's own tests (marker ``kit``) are
+deselected: they need the repository's fixtures and run in ``make test``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent.parent  # mock_server/
+CONFIG = "runner.ini"  # in the suite folder: the pytest settings of a `contract` run
+JUNIT = "contract-junit.xml"  # pytest's JUnit XML, beside drift.md, drift.json, drift.xml
+PLUGINS = (
+    "-p",
+    "_hypothesis_pytestplugin",
+    "-p",
+    "mock_server.testing.plugin",
+    "-p",
+    "no:cacheprovider",  # no .pytest_cache inside site-packages
+)
+EPILOG = (
+    "Other arguments go to pytest, e.g. --hypothesis-profile=contract-ci (or contract-smoke, "
+    "contract-nightly), --shortapi-record=PATH, --shortapi-timeout=S, -x, -k EXPR."
+)
+
+
+def suite_dir() -> Path:
+    """Return the folder of the contract suite: shipped in the wheel, else the checkout's."""
+    installed = _PACKAGE / "_data" / "contract_tests"
+    if installed.is_dir():
+        return installed
+    return _PACKAGE.parent / "contract_tests"
+
+
+def add_parser(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    """Add the ``contract`` command to the ``shortapi-mock`` subcommands."""
+    parser = commands.add_parser(
+        "contract",
+        help="run the contract suite against the mock, a URL, the live API or a recording",
+        description="Run the contract suite; write drift.md, drift.json and JUnit XML.",
+        epilog=EPILOG,
+    )
+    parser.add_argument(
+        "--target",
+        default="mock",
+        help="mock (in-process, the default), an http(s) URL, live (needs SHORTAPI_KEY) "
+        "or replay:FILE",
+    )
+    parser.add_argument(
+        "--budget-usd", type=float, help="the most a paid target may cost (default 1)"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the planned spend, send nothing"
+    )
+    parser.add_argument(
+        "--report-dir", default="reports", help="where the reports go (default reports/)"
+    )
+    return parser
+
+
+def pytest_command(args: argparse.Namespace, extra: Sequence[str] = ()) -> list[str]:
+    """Return the pytest command line of a ``contract`` run; `extra` goes last (it wins)."""
+    suite, reports = suite_dir(), Path(args.report_dir).resolve()
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(suite),
+        "-c",
+        str(suite / CONFIG),
+        *PLUGINS,
+        "-m",
+        "not kit",
+        f"--shortapi-target={args.target}",
+        f"--shortapi-report-dir={reports}",
+        f"--junitxml={reports / JUNIT}",
+    ]
+    if args.budget_usd is not None:
+        command.append(f"--shortapi-budget-usd={args.budget_usd}")
+    if args.dry_run:
+        command.append("--shortapi-dry-run")
+    rest = list(extra)
+    if "--" in rest:  # argparse keeps the separator; what follows it is pytest's too
+        rest.remove("--")
+    return [*command, *rest]
+
+
+def run(args: argparse.Namespace, extra: Sequence[str] = ()) -> int:
+    """Run the suite as `args` say; return pytest's exit code (0: every property held)."""
+    command = pytest_command(args, extra)
+    Path(args.report_dir).mkdir(parents=True, exist_ok=True)
+    print(
+        f"shortapi-mock contract: {suite_dir()} against {args.target}; "
+        f"reports in {Path(args.report_dir).resolve()}",
+        file=sys.stderr,
+        flush=True,
+    )
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    return subprocess.call(command, env=env)

@@ -1,0 +1,321 @@
+"""Schema breaks: every constraining keyword of the create request's schemas, broken alone.
+
+`SPOTS` are the places of the request (the envelope, then the model's args, "*" for an
+array's first item); each keyword found at a spot gives a `Break` (how to mutate the valid
+value there). `SCHEMA_BREAK_REQUESTS` turns each into a labelled `BrokenRequest` built on a
+valid request, kept only when no cross-field rule finds an error elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import assume
+from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+
+from mock_server.catalog.registry import MODELS
+
+from .from_schema import FORMATS, for_schema
+from .labels import ALWAYS, INVALID, BrokenRequest, encode, escape
+from .valid import ARGS, ENVELOPE, rule_errors, stripped, valid_requests
+
+_JSON_TYPES: dict[str, st.SearchStrategy[Any]] = {
+    "string": st.text(max_size=8),
+    "integer": st.integers(-10, 10),
+    "number": st.floats(-10, 10, allow_nan=False).filter(lambda x: not x.is_integer()),
+    "boolean": st.booleans(),
+    "null": st.none(),
+    "array": st.lists(st.integers(0, 9), max_size=2),
+    "object": st.dictionaries(st.sampled_from("abc"), st.integers(0, 9), max_size=2),
+}
+
+
+@dataclass(frozen=True)
+class Spot:
+    """A place in the request schema: its path ("*" is an array's first item) and schema."""
+
+    path: tuple[str, ...]
+    schema: Mapping[str, Any]
+    assumptions: tuple[str, ...]
+
+    @property
+    def where(self) -> str:
+        """The path as a JSON pointer with "*" for array items (used in labels)."""
+        return "".join("/" + escape(p) for p in self.path)
+
+    @property
+    def pointer(self) -> str:
+        """The JSON pointer of this spot in a request (first item of each array)."""
+        return self.where.replace("/*", "/0")
+
+
+def spots() -> Iterator[Spot]:
+    """Yield every place of the create request: the envelope, then the model's args."""
+    yield Spot((), ENVELOPE, ())
+    for key, schema in ENVELOPE["properties"].items():
+        if key != "args":
+            yield from _walk((key,), schema, ())
+    yield from _walk(("args",), {**ENVELOPE["properties"]["args"], **ARGS}, ())
+
+
+def _walk(
+    path: tuple[str, ...], schema: Mapping[str, Any], inherited: tuple[str, ...]
+) -> Iterator[Spot]:
+    own = (schema["x-assumption"],) if "x-assumption" in schema else ()
+    ids = own or inherited
+    yield Spot(path, schema, ids)
+    for key, child in schema.get("properties", {}).items():
+        yield from _walk((*path, key), child, ids)
+    if isinstance(schema.get("items"), Mapping):
+        yield from _walk((*path, "*"), schema["items"], ids)
+
+
+SPOTS: dict[tuple[str, ...], Spot] = {spot.path: spot for spot in spots()}
+
+
+def _schema_at(path: tuple[str, ...]) -> Mapping[str, Any]:
+    return SPOTS[path].schema
+
+
+Mutation = Callable[[st.DrawFn, Any], Any]  # draws a broken value from the valid one
+
+
+@dataclass(frozen=True)
+class Break:
+    """One schema keyword broken at one spot: how to mutate the value there."""
+
+    label: str
+    rule: str
+    spot: Spot
+    pointer: str
+    mutate: Mutation  # the value at the spot -> its broken value
+    assumptions: tuple[str, ...]
+
+
+def _value_schema(schema: Mapping[str, Any], drop: str) -> Draft202012Validator:
+    clean = {k: v for k, v in schema.items() if k != drop}
+    return Draft202012Validator(clean, format_checker=FORMATS)
+
+
+def _too_long(schema: Mapping[str, Any]) -> Mutation:
+    limit = int(schema["maxLength"])
+    fits = _value_schema(schema, "maxLength")
+
+    def mutate(draw: st.DrawFn, value: Any) -> Any:
+        extra = draw(st.integers(1, 40))
+        pad = "a" * (limit + extra)
+        candidates = [value + pad, value + "?" + pad, pad + value]
+        found = [c for c in candidates if fits.is_valid(c)]
+        assume(found)
+        return found[0]
+
+    return mutate
+
+
+def _not_matching(schema: Mapping[str, Any]) -> Mutation:
+    pattern = re.compile(schema["pattern"])
+
+    def mutate(draw: st.DrawFn, value: Any) -> Any:
+        stem = value.rsplit(".", 1)[0] if "." in value else value
+        candidates = [" " * max(len(value), 1), stem + ".gif", value.replace(".", "_"), value + " "]
+        if schema.get("format") == "uri":
+            candidates.append("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAY=")
+        candidates += [draw(st.text(max_size=20))]
+        misses = [c for c in candidates if not pattern.search(c)]
+        assume(misses)
+        return draw(st.sampled_from(misses))
+
+    return mutate
+
+
+def _items(schema: Mapping[str, Any], low: int, high: int) -> Mutation:
+    item = for_schema(schema["items"])
+
+    def mutate(draw: st.DrawFn, value: Any) -> Any:
+        return draw(st.lists(item, min_size=low, max_size=high))
+
+    return mutate
+
+
+def _wrong_type(schema: Mapping[str, Any]) -> Mutation:
+    kind = schema["type"]
+    others = [t for t in _JSON_TYPES if t != kind and not (kind == "number" and t == "integer")]
+
+    def mutate(draw: st.DrawFn, value: Any) -> Any:
+        return draw(st.sampled_from(others).flatmap(lambda t: _JSON_TYPES[t]))
+
+    return mutate
+
+
+def _not_in_enum(schema: Mapping[str, Any]) -> Mutation:
+    allowed = list(schema["enum"])
+    near = [v.upper() for v in allowed if isinstance(v, str) and v.upper() != v]
+    near += [v + " " for v in allowed if isinstance(v, str)]
+    pick = st.one_of(st.sampled_from(near), st.text(max_size=8)) if near else st.text(max_size=8)
+
+    def mutate(draw: st.DrawFn, value: Any) -> Any:
+        return draw(pick.filter(lambda v: v not in allowed))
+
+    return mutate
+
+
+def _without(key: str) -> Mutation:
+    return lambda draw, value: {k: v for k, v in value.items() if k != key}
+
+
+def _unknown_key(schema: Mapping[str, Any]) -> Mutation:
+    known = set(schema.get("properties", {}))
+    # Letters only: the mock does not escape "~" and "/" in the pointers it names.
+    keys = st.text(string.ascii_letters + "_-", min_size=1, max_size=12).filter(
+        lambda k: k not in known
+    )
+
+    def mutate(draw: st.DrawFn, value: Any) -> Any:
+        return {**value, draw(keys): draw(_JSON_TYPES["string"] | _JSON_TYPES["integer"])}
+
+    return mutate
+
+
+def _breaks_at(spot: Spot) -> Iterator[Break]:
+    schema, where, pointer = spot.schema, spot.where, spot.pointer
+    ids = spot.assumptions
+
+    def make(
+        keyword: str,
+        mutate: Mutation,
+        *,
+        at: str = pointer,
+        label_at: str = where,
+        assumptions: tuple[str, ...] = ids,
+    ) -> Break:
+        return Break(
+            f"schema.{keyword}:{label_at}", f"schema.{keyword}", spot, at, mutate, assumptions
+        )
+
+    if "type" in schema and spot.path:
+        yield make("type", _wrong_type(schema))
+    if "enum" in schema:
+        yield make("enum", _not_in_enum(schema))
+    if schema.get("minLength", 0) > 0:
+        yield make("minLength", lambda draw, value: "")
+    if "maxLength" in schema:
+        yield make("maxLength", _too_long(schema))
+    if "pattern" in schema:
+        yield make("pattern", _not_matching(schema))
+    if schema.get("minItems", 0) > 0:
+        yield make("minItems", _items(schema, 0, schema["minItems"] - 1))
+    if "maxItems" in schema:
+        yield make("maxItems", _items(schema, schema["maxItems"] + 1, schema["maxItems"] + 2))
+    for key in schema.get("required", ()):
+        child = schema["properties"][key]
+        own = (child["x-assumption"],) if "x-assumption" in child else ()
+        yield make(
+            "required",
+            _without(key),
+            at=f"{pointer}/{escape(key)}",
+            label_at=f"{where}/{escape(key)}",
+            assumptions=own,
+        )
+    if schema.get("additionalProperties") is False:
+        yield make(
+            "additionalProperties",
+            _unknown_key(schema),
+            label_at=f"{where}/*",
+            assumptions=("A-envelope-unknown-keys",),
+        )
+
+
+SCHEMA_BREAKS: dict[str, Break] = {b.label: b for s in SPOTS.values() for b in _breaks_at(s)}
+"""Every schema keyword of the create request, broken one at a time, by label."""
+
+
+def _materialize(draw: st.DrawFn, body: dict[str, Any], path: tuple[str, ...]) -> None:
+    """Make sure every container on `path` exists in `body`, drawing valid values."""
+    node: Any = body
+    for depth, part in enumerate(path[:-1]):
+        here = path[: depth + 1]
+        if part == "*":
+            if not node:
+                node.append(draw(for_schema(_schema_at(here))))
+            node = node[0]
+            continue
+        if part not in node:
+            schema = _schema_at(here)
+            value = draw(for_schema(schema))
+            if isinstance(value, list) and not value and path[depth + 1] == "*":
+                value = [draw(for_schema(schema["items"]))]
+            node[part] = value
+        node = node[part]
+    if path and path[-1] != "*" and path[-1] not in node:
+        node[path[-1]] = draw(for_schema(_schema_at(path)))
+    if path and path[-1] == "*" and not node:
+        node.append(draw(for_schema(_schema_at(path))))
+
+
+def _apply(draw: st.DrawFn, body: dict[str, Any], chosen: Break) -> dict[str, Any]:
+    """Return a copy of `body` with `chosen` broken (the spot made to exist first)."""
+    body = json.loads(json.dumps(body))  # a deep copy
+    path = chosen.spot.path
+    if not path:  # the envelope itself: a key removed or added
+        broken: dict[str, Any] = chosen.mutate(draw, body)
+        return broken
+    _materialize(draw, body, path)
+    parent: Any = body
+    for part in path[:-1]:
+        parent = parent[0] if part == "*" else parent[part]
+    key: Any = 0 if path[-1] == "*" else path[-1]
+    parent[key] = chosen.mutate(draw, parent[key])
+    return body
+
+
+def _only_break(body: dict[str, Any], pointer: str) -> bool:
+    """Say whether no cross-field rule finds an error elsewhere than `pointer`."""
+    model, args = body.get("model"), body.get("args")
+    spec = MODELS.get(model) if isinstance(model, str) else None
+    if not isinstance(args, dict) or spec is None:
+        return True
+    return rule_errors(spec, args) <= {pointer}
+
+
+def _pointer_of(chosen: Break, body: dict[str, Any]) -> str:
+    if chosen.rule != "schema.additionalProperties":
+        return chosen.pointer
+    target: Any = body
+    for part in chosen.spot.path:
+        target = target[0] if part == "*" else target[part]
+    known = set(chosen.spot.schema.get("properties", {}))
+    extra = next(k for k in target if k not in known)
+    return f"{chosen.pointer}/{escape(extra)}"
+
+
+def _schema_break(chosen: Break) -> st.SearchStrategy[BrokenRequest]:
+    @st.composite
+    def build(draw: st.DrawFn) -> BrokenRequest:
+        base = draw(valid_requests)
+        body = _apply(draw, base, chosen) if draw(st.booleans()) else None
+        if body is None or not _only_break(body, _pointer_of(chosen, body)):
+            body = _apply(draw, stripped(base), chosen)
+        pointer = _pointer_of(chosen, body)
+        assume(_only_break(body, pointer))
+        return BrokenRequest(
+            chosen.label,
+            chosen.rule,
+            pointer,
+            INVALID,
+            (*chosen.assumptions, *ALWAYS),
+            encode(body),
+        )
+
+    return build()
+
+
+SCHEMA_BREAK_REQUESTS: dict[str, st.SearchStrategy[BrokenRequest]] = {
+    label: _schema_break(b) for label, b in SCHEMA_BREAKS.items()
+}
+"""A labelled request for each schema break, by label."""

@@ -1,0 +1,58 @@
+"""The parts an app carries in `app.extensions`: the only place their keys are spelled.
+
+Each part attaches once in `create_app` (`app.py`) and is read back with the typed getter
+here. The imports below are for type checking only, so any layer may import this module.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from mock_server.callbacks.dispatcher import Dispatcher
+    from mock_server.clock import Clock
+    from mock_server.control.mock_control import MockControl
+    from mock_server.state.protocol import Store
+
+STORE = "shortapi.store"
+CLOCK = "shortapi.clock"
+DISPATCHER = "shortapi.callbacks"
+CONTROL = "shortapi.control"
+ERRORS = "shortapi.errors"  # exceptions raised while serving, kept for `MockHandle.check()`
+
+
+def attach(app: Flask, name: str, part: Any) -> None:
+    """Attach `part` to `app` under `name` (one of the keys above)."""
+    app.extensions[name] = part
+
+
+def store(app: Flask) -> Store:
+    """Return the app's store."""
+    part: Store = app.extensions[STORE]
+    return part
+
+
+def clock(app: Flask) -> Clock:
+    """Return the app's clock."""
+    part: Clock = app.extensions[CLOCK]
+    return part
+
+
+def dispatcher(app: Flask) -> Dispatcher:
+    """Return the app's callback dispatcher."""
+    part: Dispatcher = app.extensions[DISPATCHER]
+    return part
+
+
+def control(app: Flask) -> MockControl:
+    """Return the app's control API."""
+    part: MockControl = app.extensions[CONTROL]
+    return part
+
+
+def errors(app: Flask) -> list[BaseException]:
+    """Return the list of exceptions raised while serving (kept until a test checks them)."""
+    kept: list[BaseException] = app.extensions.setdefault(ERRORS, [])
+    return kept

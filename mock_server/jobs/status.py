@@ -1,0 +1,35 @@
+"""Statuses as the API reports them, and the stages of settling a job.
+
+`Status` is an `IntEnum`, so the wire format stays the bare integers clients read: 0 queued,
+1 processing, 2 succeeded, 3 failed (assumption A-status-codes).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class Status(IntEnum):
+    """A job's status as query answers it."""
+
+    QUEUED = 0
+    PROCESSING = 1
+    SUCCEEDED = 2
+    FAILED = 3
+
+    @property
+    def final(self) -> bool:
+        """Say whether the job is over."""
+        return self >= Status.SUCCEEDED
+
+
+class Stage(IntEnum):
+    """Which of a job's status changes have been acted on (`Job.stage`): refunds, in-flight
+    counts and callbacks happen once per change, in whichever process gets there first."""
+
+    NONE = 0  # nothing settled yet
+    STARTED = 1  # processing has been settled
+    DONE = 2  # the final status has been settled
+
+
+TERMINAL = (Status.SUCCEEDED, Status.FAILED)

@@ -1,0 +1,101 @@
+"""What a store does, one small protocol per kind of state (as WireMock's `store/` does), so a
+new backend implements small pieces. Every method is atomic: several threads and processes may
+call them at once. Policy stays out of the backends: what an account admits or refunds comes in
+as a function (`jobs/accounts.py`), which waiting injection serves a request as a `pick`
+(`control/injections.py`); a backend only runs them inside its transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from mock_server.state.records import Account, Delivery, Injection, Job, Runtime
+
+Admission = Callable[[Account | None, Callable[[], int]], Account | None]
+"""Given the key's account (None: unlimited) and a count of its jobs in flight, raise to
+refuse the job or return the account to store (None: nothing to store)."""
+
+AccountChange = Callable[[Account], Account]
+"""What settling a status change does to the job's account (a refund)."""
+
+Pick = Callable[[Sequence[Injection]], Injection | None]
+"""Choose the injection that serves a request among the waiting ones of a kind (id order)."""
+
+
+class JobStore(Protocol):
+    """Jobs: admitted once, read, re-planned, settled stage by stage."""
+
+    def admit(self, job: Job, admission: Admission) -> None: ...
+    def get_job(self, job_id: str) -> Job | None: ...
+    def bump_polls(self, job_id: str) -> int: ...
+    def list_jobs(self, *, limit: int = 100, owner: str | None = None) -> list[Job]: ...
+    def count_jobs(self) -> int: ...
+    def replan_job(self, job_id: str, change: Callable[[Job], Job]) -> Job | None: ...
+    def due_jobs(self, now: float, *, limit: int = 200) -> list[Job]: ...
+    def move_stage(
+        self,
+        job_id: str,
+        stage: int,
+        new_stage: int,
+        next_event_at: float | None,
+        account_change: AccountChange | None,
+        deliveries: Sequence[Delivery] = (),
+    ) -> bool: ...
+
+
+class AccountStore(Protocol):
+    """What each key may spend."""
+
+    def get_account(self, owner: str) -> Account | None: ...
+    def put_account(self, account: Account) -> Account: ...
+    def in_flight(self, owner: str) -> int: ...
+
+
+class DeliveryStore(Protocol):
+    """Callback deliveries, claimed by one worker at a time."""
+
+    def add_delivery(self, delivery: Delivery) -> int: ...
+    def claim_deliveries(
+        self, now: float, wall: float, *, hold: float, limit: int = 50
+    ) -> list[Delivery]: ...
+    def save_delivery(self, delivery: Delivery) -> None: ...
+    def list_deliveries(self, *, limit: int = 100, job_id: str | None = None) -> list[Delivery]: ...
+    def next_delivery_at(self) -> float | None: ...
+    def pending_due(self, now: float) -> int: ...
+
+
+class InjectionStore(Protocol):
+    """Waiting scenarios and faults, and the counters random faults draw with."""
+
+    def add_injection(self, injection: Injection) -> int: ...
+    def take_injection(self, kind: str, pick: Pick) -> Injection | None: ...
+    def list_injections(self, kind: str) -> list[Injection]: ...
+    def clear_injections(self, kind: str, key: str | None = None) -> None: ...
+    def next_count(self, name: str) -> int: ...
+
+
+class JournalStore(Protocol):
+    """The request journal, bounded."""
+
+    def journal_append(self, entry: dict[str, Any]) -> None: ...
+    def journal_list(
+        self, *, limit: int = 100, after: int = 0, match: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]: ...
+
+
+class RuntimeStore(Protocol):
+    """The settings shared by every worker, the clock's mode and offset among them."""
+
+    def runtime(self) -> Runtime: ...
+    def update_runtime(self, change: Callable[[Runtime], Runtime]) -> Runtime: ...
+    def snapshot(self) -> tuple[Runtime, set[str]]: ...
+
+
+class Store(
+    JobStore, AccountStore, DeliveryStore, InjectionStore, JournalStore, RuntimeStore, Protocol
+):
+    """A whole store: every kind of state, plus reset and close."""
+
+    def reset(self, runtime: Runtime) -> None: ...
+    def close(self) -> None: ...
