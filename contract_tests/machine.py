@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
 
 from mock_server.contract import plan, strategies
-from mock_server.contract.client import TERMINAL, JobRun, status_of
+from mock_server.contract.client import JobRun, status_of
 from mock_server.contract.session import ContractSession
 from mock_server.contract.targets import Controls
 from mock_server.contract.wire import Exchange, WireRequest
@@ -27,6 +27,7 @@ from mock_server.errors import (
     TIMEOUT,
     UNAVAILABLE,
 )
+from mock_server.jobs.status import TERMINAL
 
 from . import properties
 

@@ -15,9 +15,10 @@ from typing import Any, NoReturn
 
 from mock_server.catalog import pricing
 from mock_server.catalog.registry import MODELS
-from mock_server.contract.client import TERMINAL, JobRun, status_of
+from mock_server.contract.client import JobRun, status_of
 from mock_server.contract.wire import Exchange, scrub
 from mock_server.data import schemas
+from mock_server.jobs.status import TERMINAL
 
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 

@@ -44,6 +44,24 @@ def _checked(
         pytest.skip(f"no {kind} request was sent: {why}")
 
 
+def _checked_rejected(
+    contract: ContractSession,
+    broken: st.SearchStrategy[strategies.BrokenRequest],
+    *,
+    only: Callable[[PlanItem], bool] | None = None,
+    examples: int | None = None,
+) -> None:
+    """invalid-rejected: each `broken` request answers 4xx and the error envelope."""
+    _checked(
+        contract,
+        "invalid",
+        broken.map(plan.from_broken),
+        lambda run: properties.check_rejected(run, exact=contract.exact),
+        only=only,
+        examples=examples,
+    )
+
+
 def test_valid_requests_answer_a_job_id_and_their_price(contract: ContractSession) -> None:
     """valid-create: code 0, a job id, and the amount equal to the price."""
     _checked(
@@ -59,11 +77,9 @@ def test_invalid_requests_answer_the_error_envelope_and_cost_nothing(
 
     One test per rule: a single strategy over all 59 dwells on a few of them.
     """
-    _checked(
+    _checked_rejected(
         contract,
-        "invalid",
-        strategies.BREAKS[label].map(plan.from_broken),
-        lambda run: properties.check_rejected(run, exact=contract.exact),
+        strategies.BREAKS[label],
         only=lambda item: item.name == f"invalid/{label}",
         examples=max(2, profiles.active().max_examples // 4),
     )
@@ -71,27 +87,15 @@ def test_invalid_requests_answer_the_error_envelope_and_cost_nothing(
 
 def test_bad_auth_answers_the_envelope(contract: ContractSession) -> None:
     """invalid-rejected for auth: no key or a malformed header answers 401 and the envelope."""
-    _checked(
-        contract,
-        "invalid",
-        strategies.auth_breaks.map(plan.from_broken),
-        lambda run: properties.check_rejected(run, exact=contract.exact),
-        only=_label("auth."),
-    )
+    _checked_rejected(contract, strategies.auth_breaks, only=_label("auth."))
 
 
 def test_unknown_and_missing_job_ids_answer_the_envelope(contract: ContractSession) -> None:
     """invalid-rejected for queries: an unknown id answers 404, a missing id 400."""
     queries = st.one_of(
         strategies.BREAKS["query.unknown_id"], strategies.BREAKS["query.id_required"]
-    ).map(plan.from_broken)
-    _checked(
-        contract,
-        "invalid",
-        queries,
-        lambda run: properties.check_rejected(run, exact=contract.exact),
-        only=_label("query."),
     )
+    _checked_rejected(contract, queries, only=_label("query."))
 
 
 def test_lenient_rules_are_accepted(contract: ContractSession) -> None:

@@ -24,7 +24,7 @@ import pytest
 import requests
 from kling_client import MODEL, ApiError, JobFailed, JobTimeout, KlingClient
 
-from mock_server.data import mp4info
+from mock_server.data import mp4info, schemas
 from mock_server.jobs.scenarios import REASONS
 from mock_server.testing import MockHandle, httpx_transport
 from mock_server.testing.client_checks import ContractViolation
@@ -357,21 +357,12 @@ def test_check_catches_polling_too_fast(shortapi_mock: MockHandle) -> None:
 
 
 def test_check_catches_the_documented_job_id_bug(shortapi_responses: MockHandle) -> None:
-    # The model page's own Python example, verbatim: it reads job_id at the top level,
-    # but create answers {"code": 0, "data": {"job_id": ...}}.
+    # The model page's own Python example (its args from the schema's "examples"): it reads
+    # job_id at the top level, but create answers {"code": 0, "data": {"job_id": ...}}.
     url = "https://api.shortapi.ai/api/v1/job/create"
     payload = {
         "model": "kwaivgi/kling-o1/image-to-video",
-        "args": {
-            "mode": "pro",
-            "action": "refer",
-            "prompt": "[@element1] wears theoutft from [@image1] and the hat from [@image2],"
-            "strolling slowly with hands in pockets on thestreets of Kyoto.",
-            "images": [
-                "https://file.shortapi.ai/assets/examples/kwaivgi/kling-o1/image-to-video-image_1.webp",
-                "https://file.shortapi.ai/assets/examples/kwaivgi/kling-o1/image-to-video-image_2.webp",
-            ],
-        },
+        "args": schemas.load("models/kling-o1-image-to-video.args.json")["examples"][0],
     }
     headers = {"Authorization": f"Bearer {shortapi_responses.api_key}"}
     data = requests.post(url, headers=headers, json=payload).json()

@@ -6,7 +6,7 @@ here. The imports below are for type checking only, so any layer may import this
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -28,28 +28,28 @@ def attach(app: Flask, name: str, part: Any) -> None:
     app.extensions[name] = part
 
 
+def _part(app: Flask, name: str) -> Any:
+    return app.extensions[name]
+
+
 def store(app: Flask) -> Store:
     """Return the app's store."""
-    part: Store = app.extensions[STORE]
-    return part
+    return cast("Store", _part(app, STORE))
 
 
 def clock(app: Flask) -> Clock:
     """Return the app's clock."""
-    part: Clock = app.extensions[CLOCK]
-    return part
+    return cast("Clock", _part(app, CLOCK))
 
 
 def dispatcher(app: Flask) -> Dispatcher:
     """Return the app's callback dispatcher."""
-    part: Dispatcher = app.extensions[DISPATCHER]
-    return part
+    return cast("Dispatcher", _part(app, DISPATCHER))
 
 
 def control(app: Flask) -> MockControl:
     """Return the app's control API."""
-    part: MockControl = app.extensions[CONTROL]
-    return part
+    return cast("MockControl", _part(app, CONTROL))
 
 
 def errors(app: Flask) -> list[BaseException]:

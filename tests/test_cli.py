@@ -16,7 +16,7 @@ import requests
 from serving import CONSOLE_SCRIPT, MODULE_COMMAND, ServedMock, serve_args, served_mock
 
 import mock_server
-from mock_server.data.mp4info import probe
+from mock_server.data.mp4info import Mp4Info, probe
 
 pytestmark = pytest.mark.slow
 
@@ -71,6 +71,14 @@ def download(url: str) -> bytes:
     return response.content
 
 
+def probe_video(url: str, duration_s: float) -> Mp4Info:
+    """Return the probe of the MP4 at `url`, asserting it is H.264 of `duration_s` seconds."""
+    info = probe(download(url))
+    assert info.codec == "avc1"
+    assert info.duration_s == pytest.approx(duration_s)
+    return info
+
+
 def test_serve_frame_job_runs_to_a_16x9_video_of_its_duration(served: ServedMock) -> None:
     job_id = create(
         served,
@@ -80,9 +88,7 @@ def test_serve_frame_job_runs_to_a_16x9_video_of_its_duration(served: ServedMock
         images=["https://example.com/start.jpg"],
         duration="10",
     )
-    info = probe(download(run_to_success(served, job_id)))
-    assert info.codec == "avc1"
-    assert info.duration_s == pytest.approx(10)
+    info = probe_video(run_to_success(served, job_id), 10)
     assert info.width * 9 == info.height * 16
 
 
@@ -98,9 +104,7 @@ def test_serve_refer_job_video_has_the_requested_aspect_ratio(served: ServedMock
     )
     url = run_to_success(served, job_id)
     assert url.startswith(served.base_url + "/")
-    info = probe(download(url))
-    assert info.codec == "avc1"
-    assert info.duration_s == pytest.approx(7)
+    info = probe_video(url, 7)
     assert info.width * 16 == info.height * 9
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -16,6 +17,8 @@ from mock_server.errors import ApiError
 from mock_server.validation.request import validate_create
 
 IMG = "https://example.com/i.png"
+# The args schema whose "examples" holds the documentation page's own example request.
+DOCS_SCHEMA = "models/kling-o1-image-to-video.args.json"
 
 
 def problems(payload: Any, *, profile: str = "default") -> list[tuple[str, str, str]]:
@@ -38,16 +41,7 @@ def test_valid_minimal_frame_request_has_no_problems() -> None:
 def test_docs_own_example_is_accepted_with_warnings_only() -> None:
     example = {
         "model": "kwaivgi/kling-o1/image-to-video",
-        "args": {
-            "mode": "pro",
-            "action": "refer",
-            "prompt": "[@element1] wears theoutft from [@image1] and the hat from [@image2],"
-            "strolling slowly with hands in pockets on thestreets of Kyoto.",
-            "images": [
-                "https://file.shortapi.ai/assets/examples/kwaivgi/kling-o1/image-to-video-image_1.webp",
-                "https://file.shortapi.ai/assets/examples/kwaivgi/kling-o1/image-to-video-image_2.webp",
-            ],
-        },
+        "args": copy.deepcopy(schemas.load(DOCS_SCHEMA)["examples"][0]),
         "callback_url": "CALLBACK_URL",
     }
     assert problems(example) == [

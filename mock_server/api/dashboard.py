@@ -13,6 +13,7 @@ the page hands the token to its script, which sends it on every call to the admi
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -31,6 +32,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from mock_server import extensions
 from mock_server.api.guard import TOKEN_HEADER, admin_access
 from mock_server.control.mock_control import MockControl, key_id
+from mock_server.jobs.status import Status
 from mock_server.version import __version__
 
 bp = Blueprint(
@@ -41,7 +43,7 @@ bp = Blueprint(
     static_folder="static",
 )
 
-STATUS_NAMES = {0: "queued", 1: "processing", 2: "succeeded", 3: "failed"}
+STATUS_NAMES = {int(s): s.name.lower() for s in Status}
 OUTCOMES = ("accepted", "ok", "rejected", "error", "fault")
 JOBS_LIMIT = 100
 JOURNAL_LIMIT = 500  # journal entries a page looks through (newest), before filtering
@@ -212,55 +214,66 @@ def _rules(control: MockControl) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+def _filtered_page(
+    endpoint: str,
+    template: str,
+    context: Callable[[MockControl, str | None], dict[str, Any]],
+) -> BaseResponse:
+    """Render a page with a ?key= filter; a typed API key redirects to its fingerprint."""
+    key = _key_filter()
+    if key and key != request.args.get("key"):
+        return _redirect_fingerprinted(f"dashboard.{endpoint}", key)
+    control = extensions.control(current_app)
+    shown = context(control, key)
+    return _page(
+        f"{template}.html",
+        page=template,
+        runtime=_runtime(control),
+        key=key or "",
+        **shown,
+    )
+
+
 # pages
 @bp.get("")
 def jobs_page() -> BaseResponse:
     """The jobs, newest first, with the controls."""
-    key = _key_filter()
-    if key and key != request.args.get("key"):
-        return _redirect_fingerprinted("dashboard.jobs_page", key)
-    control = extensions.control(current_app)
-    jobs = control.jobs(key=key, limit=JOBS_LIMIT)
-    return _page(
-        "jobs.html",
-        page="jobs",
-        runtime=_runtime(control),
-        jobs=jobs,
-        key=key or "",
-        keys=sorted({job["key"] for job in jobs}),
-        rules=_rules(control),
-        scenarios=SCENARIOS,
-        faults=FAULTS,
-    )
+
+    def context(control: MockControl, key: str | None) -> dict[str, Any]:
+        jobs = control.jobs(key=key, limit=JOBS_LIMIT)
+        return {
+            "jobs": jobs,
+            "keys": sorted({job["key"] for job in jobs}),
+            "rules": _rules(control),
+            "scenarios": SCENARIOS,
+            "faults": FAULTS,
+        }
+
+    return _filtered_page("jobs_page", "jobs", context)
 
 
 @bp.get("/requests")
 def requests_page() -> BaseResponse:
     """The request journal, newest first; ?key=&outcome= filter it."""
-    key = _key_filter()
-    if key and key != request.args.get("key"):
-        return _redirect_fingerprinted("dashboard.requests_page", key)
     outcome = request.args.get("outcome", "")
     outcome = outcome if outcome in OUTCOMES else ""
-    control = extensions.control(current_app)
-    entries = control.journal(limit=JOURNAL_LIMIT)
-    keys = sorted({e["key"] for e in entries if e.get("key")})
-    shown = [
-        e
-        for e in reversed(entries)
-        if (not key or e.get("key") == key) and (not outcome or e.get("outcome") == outcome)
-    ]
-    return _page(
-        "requests.html",
-        page="requests",
-        runtime=_runtime(control),
-        entries=shown,
-        key=key or "",
-        keys=keys,
-        outcome=outcome,
-        outcomes=OUTCOMES,
-        journal_limit=JOURNAL_LIMIT,
-    )
+
+    def context(control: MockControl, key: str | None) -> dict[str, Any]:
+        entries = control.journal(limit=JOURNAL_LIMIT)
+        shown = [
+            e
+            for e in reversed(entries)
+            if (not key or e.get("key") == key) and (not outcome or e.get("outcome") == outcome)
+        ]
+        return {
+            "entries": shown,
+            "keys": sorted({e["key"] for e in entries if e.get("key")}),
+            "outcome": outcome,
+            "outcomes": OUTCOMES,
+            "journal_limit": JOURNAL_LIMIT,
+        }
+
+    return _filtered_page("requests_page", "requests", context)
 
 
 @bp.get("/jobs/<job_id>")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mock_server.jobs.status import TERMINAL
 from mock_server.testing.receiver import CallbackReceiver
 
 from .budget import Budget
@@ -20,7 +21,6 @@ from .plan import PlanItem
 from .targets import Target
 from .wire import Exchange, Secret, WireRequest, WireResponse
 
-TERMINAL = (2, 3)
 MAX_BACKOFF = 30.0  # seconds between two polls of a black box, at most
 RETRY_STATUSES = (429,)  # answered before any work is done: safe to send again
 IDEMPOTENT_RETRY_STATUSES = (429, 503)  # for queries only: the statuses with Retry-After

@@ -178,14 +178,7 @@ def compare(target: JobRun, mock: JobRun) -> list[Disagreement]:
         ]
     if not target.accepted:
         return _compare_errors(target, mock)
-    found = compare_shapes(
-        "create",
-        "create answer",
-        item.name,
-        mock.create.response.json(),
-        target.create.response.json(),
-        exchange,
-    )
+    found = _compare_create_shapes("create", "create answer", target, mock)
     amounts = [run.create.response.json()["data"].get("amount") for run in (mock, target)]
     if amounts[0] != amounts[1]:
         found.append(
@@ -208,38 +201,33 @@ def _compare_errors(target: JobRun, mock: JobRun) -> list[Disagreement]:
     item, exchange = target.item, target.create
     ours, theirs = _answer(mock.create), _answer(target.create)
     ids = ("A-error-codes", *_specific(item.assumptions))
-    found = []
-    if ours["status"] != theirs["status"]:
-        found.append(
-            Disagreement(
-                item.name,
-                "http-status",
-                f"HTTP {theirs['status']}, the mock answers {ours['status']}",
-                ours["status"],
-                theirs["status"],
-                ids,
-                exchange,
-            )
+    found = [
+        Disagreement(
+            item.name,
+            kind,
+            f"{word} {theirs[field]}, the mock answers {ours[field]}",
+            ours[field],
+            theirs[field],
+            ids,
+            exchange,
         )
-    if ours["code"] != theirs["code"]:
-        found.append(
-            Disagreement(
-                item.name,
-                "error-code",
-                f"code {theirs['code']}, the mock answers {ours['code']}",
-                ours["code"],
-                theirs["code"],
-                ids,
-                exchange,
-            )
-        )
-    return found + compare_shapes(
-        "error",
-        "error answer",
-        item.name,
+        for field, kind, word in (("status", "http-status", "HTTP"), ("code", "error-code", "code"))
+        if ours[field] != theirs[field]
+    ]
+    return found + _compare_create_shapes("error", "error answer", target, mock)
+
+
+def _compare_create_shapes(
+    message: str, where: str, target: JobRun, mock: JobRun
+) -> list[Disagreement]:
+    """Return the shape disagreements between the two create answers."""
+    return compare_shapes(
+        message,
+        where,
+        target.item.name,
         mock.create.response.json(),
         target.create.response.json(),
-        exchange,
+        target.create,
     )
 
 

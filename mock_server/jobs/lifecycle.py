@@ -13,7 +13,7 @@ from typing import Any
 
 from mock_server.jobs.accounts import refund_of
 from mock_server.jobs.status import Stage, Status
-from mock_server.state.protocol import Store
+from mock_server.state.protocol import StageMove, Store
 from mock_server.state.records import Delivery, Job, Runtime
 
 
@@ -118,7 +118,8 @@ def settle_job(store: Store, job: Job, reached: int, plan: Planner) -> list[Chan
             change = Change(job, final, _terminal_at(job) or job.created_at)
             new_stage, next_at = Stage.DONE, None
             back = refund_of(job.amount) if final == Status.FAILED else None
-        if not store.move_stage(job.id, stage, new_stage, next_at, back, plan(change)):
+        move = StageMove(job.id, stage, new_stage, next_at, back, plan(change))
+        if not store.move_stage(move):
             break
         changes.append(change)
         stage = new_stage

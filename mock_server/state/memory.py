@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import OrderedDict, defaultdict, deque
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from mock_server.jobs.status import Stage
-from mock_server.state.protocol import AccountChange, Admission, Pick
+from mock_server.state.protocol import Admission, Pick, StageMove
 from mock_server.state.records import Account, Delivery, Injection, Job, Runtime
+
+_Record = TypeVar("_Record", Job, Account)
 
 
 class MemoryStore:
@@ -66,10 +68,14 @@ class MemoryStore:
         for job_id in [j for j in self._jobs if j not in self._unsettled][:excess]:
             del self._jobs[job_id]
 
-    def get_job(self, job_id: str) -> Job | None:
+    def _copy_of(self, table: Mapping[str, _Record], key: str) -> _Record | None:
+        """Return a copy of `table[key]` (callers never share a stored record), or None."""
         with self._lock:
-            job = self._jobs.get(job_id)
-            return dataclasses.replace(job) if job else None
+            record = table.get(key)
+            return dataclasses.replace(record) if record is not None else None
+
+    def get_job(self, job_id: str) -> Job | None:
+        return self._copy_of(self._jobs, job_id)
 
     def bump_polls(self, job_id: str) -> int:
         with self._lock:
@@ -111,34 +117,24 @@ class MemoryStore:
             due.sort(key=lambda j: (j.next_event_at or 0.0, j.created_at))
             return [dataclasses.replace(j) for j in due[:limit]]
 
-    def move_stage(
-        self,
-        job_id: str,
-        stage: int,
-        new_stage: int,
-        next_event_at: float | None,
-        account_change: AccountChange | None,
-        deliveries: Sequence[Delivery] = (),
-    ) -> bool:
+    def move_stage(self, move: StageMove) -> bool:
         with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None or job.stage != stage:
+            job = self._jobs.get(move.job_id)
+            if job is None or job.stage != move.stage:
                 return False
-            job.stage, job.next_event_at = new_stage, next_event_at
-            if new_stage == Stage.DONE:
-                self._unsettled.pop(job_id, None)
+            job.stage, job.next_event_at = move.new_stage, move.next_event_at
+            if move.new_stage == Stage.DONE:
+                self._unsettled.pop(move.job_id, None)
             account = self._accounts.get(job.owner)
-            if account_change is not None and account is not None:
-                self._accounts[job.owner] = account_change(account)
-            for delivery in deliveries:
+            if move.account_change is not None and account is not None:
+                self._accounts[job.owner] = move.account_change(account)
+            for delivery in move.deliveries:
                 self.add_delivery(delivery)
             return True
 
     # accounts
     def get_account(self, owner: str) -> Account | None:
-        with self._lock:
-            account = self._accounts.get(owner)
-            return dataclasses.replace(account) if account else None
+        return self._copy_of(self._accounts, owner)
 
     def put_account(self, account: Account) -> Account:
         with self._lock:

@@ -8,6 +8,7 @@ as a function (`jobs/accounts.py`), which waiting injection serves a request as 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from mock_server.state.records import Account, Delivery, Injection, Job, Runtime
@@ -23,6 +24,19 @@ Pick = Callable[[Sequence[Injection]], Injection | None]
 """Choose the injection that serves a request among the waiting ones of a kind (id order)."""
 
 
+@dataclass(frozen=True)
+class StageMove:
+    """Mark a job's status change as acted on, if no one did yet: from `stage` to
+    `new_stage`, with its account change and its callback deliveries, in one transaction."""
+
+    job_id: str
+    stage: int
+    new_stage: int
+    next_event_at: float | None
+    account_change: AccountChange | None = None
+    deliveries: Sequence[Delivery] = ()
+
+
 class JobStore(Protocol):
     """Jobs: admitted once, read, re-planned, settled stage by stage."""
 
@@ -33,15 +47,7 @@ class JobStore(Protocol):
     def count_jobs(self) -> int: ...
     def replan_job(self, job_id: str, change: Callable[[Job], Job]) -> Job | None: ...
     def due_jobs(self, now: float, *, limit: int = 200) -> list[Job]: ...
-    def move_stage(
-        self,
-        job_id: str,
-        stage: int,
-        new_stage: int,
-        next_event_at: float | None,
-        account_change: AccountChange | None,
-        deliveries: Sequence[Delivery] = (),
-    ) -> bool: ...
+    def move_stage(self, move: StageMove) -> bool: ...
 
 
 class AccountStore(Protocol):

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mock_server.jobs.status import Stage
-from mock_server.state.protocol import AccountChange, Admission, Pick
+from mock_server.state.protocol import Admission, Pick, StageMove
 from mock_server.state.records import (
     Account,
     Delivery,
@@ -123,27 +123,19 @@ class SQLiteStore:
         )
         return [self._job(row) for row in rows]
 
-    def move_stage(
-        self,
-        job_id: str,
-        stage: int,
-        new_stage: int,
-        next_event_at: float | None,
-        account_change: AccountChange | None,
-        deliveries: Sequence[Delivery] = (),
-    ) -> bool:
+    def move_stage(self, move: StageMove) -> bool:
         with self._write() as db:
             row = db.execute(
                 "UPDATE jobs SET stage = ?, next_event_at = ? WHERE id = ? AND "
                 "stage = ? RETURNING owner",
-                (new_stage, next_event_at, job_id, stage),
+                (move.new_stage, move.next_event_at, move.job_id, move.stage),
             ).fetchone()
             if row is None:
                 return False
             account = self._account(db, row[0])
-            if account_change is not None and account is not None:
-                self._put_account(db, account_change(account))
-            for delivery in deliveries:
+            if move.account_change is not None and account is not None:
+                self._put_account(db, move.account_change(account))
+            for delivery in move.deliveries:
                 self._insert_delivery(db, delivery)
             return True
 

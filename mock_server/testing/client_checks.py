@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mock_server.jobs.status import TERMINAL, Status
+
 Entry = dict[str, Any]
 
 
@@ -97,14 +99,14 @@ def polling(
                     _request(queries[i]),
                 )
                 break
-        final = [q for q in queries if q["job_status"] in (2, 3)]
+        final = [q for q in queries if q["job_status"] in TERMINAL]
         if len(final) > after_final:
             status = final[0]["job_status"]
             yield Violation(
                 final[after_final]["id"],
                 "poll.after_final",
                 f"job {job_id} was queried {len(final)} times after it reached "
-                f"final status {status} ({'succeeded' if status == 2 else 'failed'})"
+                f"final status {status} ({Status(status).name.lower()})"
                 "; statuses 2 and 3 are final: stop polling",
                 _request(final[0]),
             )
