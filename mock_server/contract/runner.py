@@ -4,8 +4,8 @@ The suite (``contract_tests/``: the properties, the state machine, its conftest)
 in the wheel as package data, ``mock_server/_data/contract_tests`` (pyproject's
 ``force-include``), not as a subpackage: it is a pytest suite, collected from a folder, and
 it stays the repository's ``contract_tests/`` that ``pytest`` and ``make test`` run. From a
-checkout `suite_dir` finds the source folder instead, as `mock_server.data.schemas.data_dir`
-does for the schemas.
+checkout `suite_dir` finds the source folder instead (`mock_server.data.schemas.data_dir`,
+as for the schemas).
 
 pytest runs in a child process with plugin autoloading off and exactly the plugins the suite
 needs: hypothesis and ``mock_server.testing.plugin``, given once with ``-p`` (with
@@ -25,7 +25,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent.parent  # mock_server/
+from mock_server.data.schemas import data_dir
+
 CONFIG = "runner.ini"  # in the suite folder: the pytest settings of a `contract` run
 JUNIT = "contract-junit.xml"  # pytest's JUnit XML, beside drift.md, drift.json, drift.xml
 PLUGINS = (
@@ -44,10 +45,7 @@ EPILOG = (
 
 def suite_dir() -> Path:
     """Return the folder of the contract suite: shipped in the wheel, else the checkout's."""
-    installed = _PACKAGE / "_data" / "contract_tests"
-    if installed.is_dir():
-        return installed
-    return _PACKAGE.parent / "contract_tests"
+    return data_dir("contract_tests")
 
 
 def add_parser(

@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from mock_server.state.protocol import Pick, Store
 from mock_server.state.records import Injection
 
-KINDS = ("scenario", "fault", "fault-random")
-
 
 def applies(injection: Injection, owner: str | None, endpoint: str) -> bool:
     """Say whether `injection` applies to a request of `owner` to `endpoint`."""

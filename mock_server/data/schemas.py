@@ -22,11 +22,16 @@ _PACKAGE = Path(__file__).resolve().parent.parent  # mock_server/
 
 
 def data_dir(name: str) -> Path:
-    """Return the folder of shipped data `name` (``schemas`` or ``videos``)."""
+    """Return the folder of shipped data `name` (``schemas``, ``videos`` or the contract suite,
+    ``contract_tests``): in the wheel's ``_data``, else in the checkout."""
     installed = _PACKAGE / "_data" / name
     if installed.is_dir():
         return installed
-    source = {"schemas": "schemas", "videos": "fixtures/videos"}[name]
+    source = {
+        "schemas": "schemas",
+        "videos": "fixtures/videos",
+        "contract_tests": "contract_tests",
+    }[name]
     return _PACKAGE.parent / source
 
 

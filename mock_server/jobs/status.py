@@ -17,11 +17,6 @@ class Status(IntEnum):
     SUCCEEDED = 2
     FAILED = 3
 
-    @property
-    def final(self) -> bool:
-        """Say whether the job is over."""
-        return self >= Status.SUCCEEDED
-
 
 class Stage(IntEnum):
     """Which of a job's status changes have been acted on (`Job.stage`): refunds, in-flight

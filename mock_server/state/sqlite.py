@@ -35,9 +35,6 @@ class SQLiteStore:
         self.journal_limit = journal_limit
         self.db = Database(path)
         self.journal = SQLiteJournal(self.db, limit=journal_limit)
-        self._write = self.db.write
-        self._write_one = self.db.write_one
-        self._db = self.db.connection
 
     # jobs
     def admit(self, job: Job, admission: Admission) -> None:
@@ -52,9 +49,9 @@ class SQLiteStore:
         try:
             if self.get_account(job.owner) is None:  # unlimited: nothing to check or charge
                 admission(None, lambda: self.in_flight(job.owner))
-                self._write_one(insert, row)
+                self.db.write_one(insert, row)
                 return
-            with self._write() as db:
+            with self.db.write() as db:
                 account = self._account(db, job.owner)
                 charged = admission(account, lambda: self._in_flight(db, job.owner))
                 if charged is not None:
@@ -71,11 +68,11 @@ class SQLiteStore:
     _SELECT_JOB = "SELECT polls, stage, next_event_at, data FROM jobs"
 
     def get_job(self, job_id: str) -> Job | None:
-        row = self._db().execute(f"{self._SELECT_JOB} WHERE id = ?", (job_id,)).fetchone()
+        row = self.db.connection().execute(f"{self._SELECT_JOB} WHERE id = ?", (job_id,)).fetchone()
         return self._job(row) if row else None
 
     def bump_polls(self, job_id: str) -> int:
-        row = self._write_one(
+        row = self.db.write_one(
             "UPDATE jobs SET polls = polls + 1 WHERE id = ? RETURNING polls", (job_id,)
         )
         if row is None:
@@ -84,15 +81,17 @@ class SQLiteStore:
 
     def list_jobs(self, *, limit: int = 100, owner: str | None = None) -> list[Job]:
         if owner is None:
-            rows = self._db().execute(f"{self._SELECT_JOB} ORDER BY seq DESC LIMIT ?", (limit,))
+            rows = self.db.connection().execute(
+                f"{self._SELECT_JOB} ORDER BY seq DESC LIMIT ?", (limit,)
+            )
         else:
-            rows = self._db().execute(
+            rows = self.db.connection().execute(
                 f"{self._SELECT_JOB} WHERE owner = ? ORDER BY seq DESC LIMIT ?", (owner, limit)
             )
         return [self._job(row) for row in rows.fetchall()]
 
     def replan_job(self, job_id: str, change: Callable[[Job], Job]) -> Job | None:
-        with self._write() as db:
+        with self.db.write() as db:
             row = db.execute(
                 f"{self._SELECT_JOB} WHERE id = ? AND stage < ?", (job_id, Stage.DONE)
             ).fetchone()
@@ -109,11 +108,11 @@ class SQLiteStore:
             return new
 
     def count_jobs(self) -> int:
-        return int(self._db().execute("SELECT count(*) FROM jobs").fetchone()[0])
+        return int(self.db.connection().execute("SELECT count(*) FROM jobs").fetchone()[0])
 
     def due_jobs(self, now: float, *, limit: int = 200) -> list[Job]:
         rows = (
-            self._db()
+            self.db.connection()
             .execute(
                 f"{self._SELECT_JOB} WHERE next_event_at IS NOT NULL AND next_event_at <= ? "
                 "ORDER BY next_event_at, seq LIMIT ?",
@@ -124,7 +123,7 @@ class SQLiteStore:
         return [self._job(row) for row in rows]
 
     def move_stage(self, move: StageMove) -> bool:
-        with self._write() as db:
+        with self.db.write() as db:
             row = db.execute(
                 "UPDATE jobs SET stage = ?, next_event_at = ? WHERE id = ? AND "
                 "stage = ? RETURNING owner",
@@ -161,19 +160,19 @@ class SQLiteStore:
         )
 
     def get_account(self, owner: str) -> Account | None:
-        return self._account(self._db(), owner)
+        return self._account(self.db.connection(), owner)
 
     def put_account(self, account: Account) -> Account:
-        with self._write() as db:
+        with self.db.write() as db:
             self._put_account(db, account)
         return account
 
     def in_flight(self, owner: str) -> int:
-        return self._in_flight(self._db(), owner)
+        return self._in_flight(self.db.connection(), owner)
 
     # callbacks
     def add_delivery(self, delivery: Delivery) -> int:
-        with self._write() as db:
+        with self.db.write() as db:
             return self._insert_delivery(db, delivery)
 
     @staticmethod
@@ -209,7 +208,7 @@ class SQLiteStore:
     def claim_deliveries(
         self, now: float, wall: float, *, hold: float, limit: int = 50
     ) -> list[Delivery]:
-        with self._write() as db:
+        with self.db.write() as db:
             rows = db.execute(
                 f"{self._SELECT_DELIVERY} WHERE state = 'pending' AND due_at <= ? AND "
                 "claimed_until <= ? ORDER BY due_at, id LIMIT ?",
@@ -222,7 +221,7 @@ class SQLiteStore:
         return [self._delivery((*row[:3], wall + hold, row[4])) for row in rows]
 
     def save_delivery(self, delivery: Delivery) -> None:
-        self._write_one(
+        self.db.write_one(
             "UPDATE deliveries SET state = ?, due_at = ?, claimed_until = ?, data = ? WHERE id = ?",
             (
                 delivery.state,
@@ -236,13 +235,13 @@ class SQLiteStore:
     def list_deliveries(self, *, limit: int = 100, job_id: str | None = None) -> list[Delivery]:
         if job_id is None:
             rows = (
-                self._db()
+                self.db.connection()
                 .execute(f"{self._SELECT_DELIVERY} ORDER BY id DESC LIMIT ?", (limit,))
                 .fetchall()
             )
         else:
             rows = (
-                self._db()
+                self.db.connection()
                 .execute(
                     f"{self._SELECT_DELIVERY} WHERE job_id = ? ORDER BY id DESC LIMIT ?",
                     (job_id, limit),
@@ -253,7 +252,7 @@ class SQLiteStore:
 
     def pending_due(self, now: float) -> int:
         row = (
-            self._db()
+            self.db.connection()
             .execute(
                 "SELECT count(*) FROM deliveries WHERE state = 'pending' AND due_at <= ?", (now,)
             )
@@ -263,7 +262,7 @@ class SQLiteStore:
 
     def next_delivery_at(self) -> float | None:
         row = (
-            self._db()
+            self.db.connection()
             .execute("SELECT min(due_at) FROM deliveries WHERE state = 'pending'")
             .fetchone()
         )
@@ -271,7 +270,7 @@ class SQLiteStore:
 
     # scenarios and faults
     def add_injection(self, injection: Injection) -> int:
-        row = self._write_one(
+        row = self.db.write_one(
             "INSERT INTO injections (kind, data) VALUES (?, ?) RETURNING id",
             (injection.kind, json.dumps(injection.to_dict())),
         )
@@ -282,7 +281,7 @@ class SQLiteStore:
         return [Injection(**{**json.loads(data), "id": row_id}) for row_id, data in rows]
 
     def take_injection(self, kind: str, pick: Pick) -> Injection | None:
-        with self._write() as db:
+        with self.db.write() as db:
             chosen = pick(self._injections(db, kind))
             if chosen is not None and chosen.remaining is not None:
                 left = chosen.remaining - 1
@@ -298,7 +297,7 @@ class SQLiteStore:
     def snapshot(self) -> tuple[Runtime, set[str]]:
         # One read per request for both: the settings and which kinds of injections wait.
         row = (
-            self._db()
+            self.db.connection()
             .execute(
                 "SELECT (SELECT data FROM state WHERE name = 'runtime'), "
                 "(SELECT group_concat(DISTINCT kind) FROM injections)"
@@ -309,19 +308,19 @@ class SQLiteStore:
         return runtime, set(row[1].split(",")) if row[1] else set()
 
     def list_injections(self, kind: str) -> list[Injection]:
-        return self._injections(self._db(), kind)
+        return self._injections(self.db.connection(), kind)
 
     def clear_injections(self, kind: str, key: str | None = None) -> None:
         if key is None:
-            self._write_one("DELETE FROM injections WHERE kind = ?", (kind,))
+            self.db.write_one("DELETE FROM injections WHERE kind = ?", (kind,))
         else:
-            self._write_one(
+            self.db.write_one(
                 "DELETE FROM injections WHERE kind = ? AND json_extract(data, '$.key') = ?",
                 (kind, key),
             )
 
     def next_count(self, name: str) -> int:
-        row = self._write_one(
+        row = self.db.write_one(
             "INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT(name) DO UPDATE "
             "SET value = value + 1 RETURNING value",
             (name,),
@@ -342,11 +341,13 @@ class SQLiteStore:
         return self.journal.list(limit=limit, after=after, match=match)
 
     def runtime(self) -> Runtime:
-        row = self._db().execute("SELECT data FROM state WHERE name = 'runtime'").fetchone()
+        row = (
+            self.db.connection().execute("SELECT data FROM state WHERE name = 'runtime'").fetchone()
+        )
         return Runtime(**json.loads(row[0])) if row else Runtime()
 
     def update_runtime(self, change: Callable[[Runtime], Runtime]) -> Runtime:
-        with self._write() as db:
+        with self.db.write() as db:
             row = db.execute("SELECT data FROM state WHERE name = 'runtime'").fetchone()
             new = change(Runtime(**json.loads(row[0])) if row else Runtime())
             db.execute(
@@ -357,7 +358,7 @@ class SQLiteStore:
 
     def reset(self, runtime: Runtime) -> None:
         self.journal.discard_buffer()
-        with self._write() as db:
+        with self.db.write() as db:
             for table in ("jobs", "accounts", "deliveries", "injections", "counters", "journal"):
                 db.execute(f"DELETE FROM {table}")
             db.execute(
