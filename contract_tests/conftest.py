@@ -30,59 +30,80 @@ _PLANNED = pytest.StashKey[list[str]]()
 __all__ = ["profiles"]  # imported for its side effect: the hypothesis profiles exist
 
 
+# The contract-only options: (flag, keyword arguments of `addoption`).
+_OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
+    (
+        "--shortapi-target",
+        {
+            "default": "mock",
+            "help": "contract tests: mock (in-process), an http(s) URL, live or replay:PATH",
+        },
+    ),
+    (
+        "--shortapi-budget-usd",
+        {"type": float, "default": 1.0, "help": "contract tests: the most a live run may spend"},
+    ),
+    (
+        "--shortapi-dry-run",
+        {
+            "action": "store_true",
+            "help": "contract tests: print the planned spend and send nothing",
+        },
+    ),
+    (
+        "--shortapi-timeout",
+        {
+            "type": float,
+            "default": 900.0,
+            "help": "contract tests: seconds to wait for a job on a black-box target",
+        },
+    ),
+    (
+        "--shortapi-poll-interval",
+        {
+            "type": float,
+            "default": 2.5,
+            "help": "contract tests: seconds between the first polls of a black box (doubling)",
+        },
+    ),
+    (
+        "--shortapi-report-dir",
+        {
+            "default": "reports",
+            "help": "contract tests: where drift.md, drift.json and drift.xml are written",
+        },
+    ),
+    (
+        "--shortapi-record",
+        {
+            "default": None,
+            "metavar": "PATH",
+            "help": "contract tests: record the target's exchanges to this JSON file",
+        },
+    ),
+    (
+        "--shortapi-shrink",
+        {
+            "choices": ("auto", "off"),
+            "default": "auto",
+            "help": "contract tests: shrink the plan against the mock (auto: for paid targets)",
+        },
+    ),
+    (
+        "--shortapi-live-url",
+        {
+            "default": "https://api.shortapi.ai",
+            "help": "contract tests: base URL of the live target",
+        },
+    ),
+)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Add the contract suite's options to the plugin's "shortapi" group."""
     group = parser.getgroup("shortapi", "shortapi.ai mock and contract tests")
-    group.addoption(
-        "--shortapi-target",
-        default="mock",
-        help="contract tests: mock (in-process), an http(s) URL, live or replay:PATH",
-    )
-    group.addoption(
-        "--shortapi-budget-usd",
-        type=float,
-        default=1.0,
-        help="contract tests: the most a live run may spend",
-    )
-    group.addoption(
-        "--shortapi-dry-run",
-        action="store_true",
-        help="contract tests: print the planned spend and send nothing",
-    )
-    group.addoption(
-        "--shortapi-timeout",
-        type=float,
-        default=900.0,
-        help="contract tests: seconds to wait for a job on a black-box target",
-    )
-    group.addoption(
-        "--shortapi-poll-interval",
-        type=float,
-        default=2.5,
-        help="contract tests: seconds between the first polls of a black box (then doubling)",
-    )
-    group.addoption(
-        "--shortapi-report-dir",
-        default="reports",
-        help="contract tests: where drift.md, drift.json and drift.xml are written",
-    )
-    group.addoption(
-        "--shortapi-record",
-        default=None,
-        metavar="PATH",
-        help="contract tests: record the target's exchanges to this JSON file",
-    )
-    group.addoption(
-        "--shortapi-shrink",
-        choices=("auto", "off"),
-        default="auto",
-        help="contract tests: shrink the plan against the mock (auto: for paid targets)",
-    )
-    group.addoption(
-        "--shortapi-live-url",
-        default="https://api.shortapi.ai",
-        help="contract tests: base URL of the live target",
-    )
+    for flag, options in _OPTIONS:
+        group.addoption(flag, **options)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -10,7 +10,7 @@ from flask import Flask
 
 from mock_server import config as settings
 from mock_server import extensions
-from mock_server.api import admin, dashboard, envelope, journal, routes
+from mock_server.api import admin, dashboard, envelope, files, journal, routes
 from mock_server.callbacks.dispatcher import Dispatcher
 from mock_server.clock import Clock, WallClock, now_of
 from mock_server.control.faults import DropConnection
@@ -47,6 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     journal.init_app(app)
     app.wsgi_app = DropConnection(app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(routes.bp)
+    app.register_blueprint(files.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(dashboard.bp)
     return app

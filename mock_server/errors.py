@@ -8,6 +8,7 @@ and the app's error handlers are `api/envelope.py`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -36,12 +37,7 @@ class Problem:
 
     def as_dict(self) -> dict[str, str]:
         """Return the problem as a JSON-ready dict."""
-        return {
-            "rule": self.rule,
-            "pointer": self.pointer,
-            "message": self.message,
-            "severity": self.severity,
-        }
+        return dataclasses.asdict(self)
 
     def __str__(self) -> str:
         return f"{self.pointer or '/'}: {self.message}"

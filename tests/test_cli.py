@@ -79,33 +79,36 @@ def probe_video(url: str, duration_s: float) -> Mp4Info:
     return info
 
 
-def test_serve_frame_job_runs_to_a_16x9_video_of_its_duration(served: ServedMock) -> None:
-    job_id = create(
-        served,
-        mode="std",
-        action="frame",
-        prompt="a cat walks",
-        images=["https://example.com/start.jpg"],
-        duration="10",
-    )
-    info = probe_video(run_to_success(served, job_id), 10)
-    assert info.width * 9 == info.height * 16
-
-
-def test_serve_refer_job_video_has_the_requested_aspect_ratio(served: ServedMock) -> None:
-    job_id = create(
-        served,
-        mode="pro",
-        action="refer",
-        prompt="[@image1] strolls in Kyoto",
-        images=["https://example.com/a.jpg", "https://example.com/b.jpg"],
-        duration="7",
-        aspect_ratio="9:16",
-    )
+@pytest.mark.parametrize(
+    ("args", "duration", "ratio"),
+    [
+        pytest.param(
+            {"mode": "std", "action": "frame", "images": ["https://example.com/start.jpg"]},
+            10,
+            (16, 9),
+            id="frame-job-16x9",
+        ),
+        pytest.param(
+            {
+                "mode": "pro",
+                "action": "refer",
+                "images": ["https://example.com/a.jpg", "https://example.com/b.jpg"],
+                "aspect_ratio": "9:16",
+            },
+            7,
+            (9, 16),
+            id="refer-job-9x16",
+        ),
+    ],
+)
+def test_serve_job_runs_to_a_video_of_its_ratio_and_duration(
+    served: ServedMock, args: dict[str, Any], duration: int, ratio: tuple[int, int]
+) -> None:
+    job_id = create(served, prompt="[@image1] walks", duration=str(duration), **args)
     url = run_to_success(served, job_id)
     assert url.startswith(served.base_url + "/")
-    info = probe_video(url, 7)
-    assert info.width * 16 == info.height * 9
+    info = probe_video(url, duration)
+    assert info.width * ratio[1] == info.height * ratio[0]
 
 
 def test_serve_banner_curl_creates_a_job(served: ServedMock) -> None:

@@ -298,7 +298,7 @@ def job_page(job_id: str) -> Response:
         deliveries=control.deliveries(job_id=job_id),
         entries=list(reversed(entries)),
         journal_limit=JOURNAL_LIMIT,
-        video_url=url_for("api.result_file", job_id=job_id),
+        video_url=url_for("files.result_file", job_id=job_id),
     )
 
 

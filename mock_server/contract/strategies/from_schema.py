@@ -23,6 +23,14 @@ from jsonschema import Draft202012Validator
 
 from mock_server.data import schemas
 
+__all__ = [
+    "for_schema",
+    "leaf",
+    "matching",
+    "resolve",
+    "resolved",
+]
+
 FORMATS = Draft202012Validator.FORMAT_CHECKER
 _URI_CHARS = string.ascii_letters + string.digits + "-._~/:?=&"
 _URI_FORMAT = "shortapi-uri"

@@ -13,6 +13,21 @@ from typing import Any
 
 from mock_server.errors import BAD_REQUEST, INVALID_PARAMETER
 
+__all__ = [
+    "ACCEPTED",
+    "ALWAYS",
+    "BAD_BODY",
+    "BEARER",
+    "CREATE_PATH",
+    "INVALID",
+    "QUERY_PATH",
+    "BrokenRequest",
+    "Expected",
+    "broken",
+    "encode",
+    "escape",
+]
+
 CREATE_PATH = "/api/v1/job/create"
 QUERY_PATH = "/api/v1/job/query"
 BEARER = "Bearer $SHORTAPI_KEY"  # the run's key is put in by the transport, never stored

@@ -45,6 +45,17 @@ from .valid import (
     valid_requests,
 )
 
+__all__ = [
+    "BREAKS",
+    "LENIENT_BREAKS",
+    "RULE_BREAKS",
+    "TRANSPORT_BREAKS",
+    "Patch",
+    "auth_breaks",
+    "invalid_requests",
+    "lenient_requests",
+]
+
 _ARG = ARGS["properties"]
 
 Patch = Callable[[st.DrawFn, dict[str, Any]], dict[str, Any]]

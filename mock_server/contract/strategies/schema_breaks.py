@@ -25,6 +25,16 @@ from .from_schema import FORMATS, for_schema
 from .labels import ALWAYS, INVALID, BrokenRequest, encode, escape
 from .valid import ARGS, ENVELOPE, rule_errors, stripped, valid_requests
 
+__all__ = [
+    "SCHEMA_BREAKS",
+    "SCHEMA_BREAK_REQUESTS",
+    "SPOTS",
+    "Break",
+    "Mutation",
+    "Spot",
+    "spots",
+]
+
 _JSON_TYPES: dict[str, st.SearchStrategy[Any]] = {
     "string": st.text(max_size=8),
     "integer": st.integers(-10, 10),

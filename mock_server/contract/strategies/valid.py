@@ -20,6 +20,28 @@ from mock_server.validation import rules
 
 from .from_schema import for_schema, leaf, resolved
 
+__all__ = [
+    "ARGS",
+    "ENVELOPE",
+    "ENVELOPE_SCHEMA",
+    "MODEL",
+    "SINGLE_FRAME_BAD_DURATIONS",
+    "SINGLE_FRAME_DURATIONS",
+    "documented_images",
+    "elements",
+    "envelope",
+    "image_urls",
+    "job_ids",
+    "live_args",
+    "live_requests",
+    "price_bound",
+    "rule_errors",
+    "schema_args",
+    "stripped",
+    "valid_args",
+    "valid_requests",
+]
+
 ENVELOPE_SCHEMA = "create-request.json"
 MODEL = KLING_O1_I2V
 ARGS = resolved(MODEL.args_schema)
