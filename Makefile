@@ -3,17 +3,27 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+SERVE_STAMP := $(VENV)/.serve-stamp
 ARGS ?=
 
 .PHONY: serve test lint chromium bench fuzz videos clean
 
+# `make serve` installs the package alone (what serving needs; the package's own dependencies
+# include the pytest plugin's and the contract kit's); `make test` adds the dev tools (ruff,
+# mypy, import-linter, Playwright, Schemathesis, ffmpeg) on top, in the same environment.
+$(SERVE_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(SERVE_STAMP)
+
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(SERVE_STAMP)
 
-serve: $(STAMP)  ## start the mock on http://127.0.0.1:8000 (make serve ARGS="--clock manual")
+serve: $(SERVE_STAMP)  ## start the mock on http://127.0.0.1:8000 (make serve ARGS="--clock manual")
 	$(BIN)/shortapi-mock serve $(ARGS)
 
 lint: $(STAMP)
@@ -63,6 +73,8 @@ bench: $(STAMP)  ## wrk against the served mock and Prism; figures to reports/be
 	$(BIN)/python bench/callbacks.py
 	$(BIN)/python bench/fixtures.py
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/backlog.py
+	$(BIN)/python bench/catalog.py
 
 fuzz: $(STAMP)  ## the fuzz property over 100k requests; figures to reports/fuzz.json
 	$(BIN)/python bench/fuzz.py $(ARGS)

@@ -1,5 +1,7 @@
 """Per-test overhead of each pytest fixture (setup + teardown, median over N tests), and
-the wall time of a test that runs a 10-second job to success and receives its callback.
+the wall time of a test that runs a 10-second job to success and receives its callback; and
+the result media: the video fixtures' total size, the time to make one image per resolution
+class and format (uncached), the song and cover sizes (``--media-only`` for just those).
 
 Runs pytest in a subprocess on generated test files; a tiny plugin records phase times.
 """
@@ -14,11 +16,15 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # see bench/__init__.py
 from bench.common import write_json
+from mock_server.data import media, schemas
+
+IMAGE_CLASSES = ("1K", "2K", "4K")
 
 RECORDER = """
 import json, os
@@ -84,12 +90,58 @@ def overhead(rows: list[tuple[str, str, float]]) -> float:
     return statistics.median(values) * 1000
 
 
+def media_figures() -> dict[str, Any]:
+    """Return the sizes and times of the result media, each image and song made uncached."""
+    mp4s = list(schemas.data_dir("videos").glob("*.mp4"))
+    figures: dict[str, Any] = {
+        "video_files": len(mp4s),
+        "video_total_mib": round(sum(p.stat().st_size for p in mp4s) / 2**20, 3),
+    }
+    for resolution in IMAGE_CLASSES:
+        for fmt in media.FORMATS:
+            media.picture.cache_clear()
+            started = time.perf_counter()
+            made = media.result_image("16:9", resolution, fmt, 1)
+            elapsed = (time.perf_counter() - started) * 1000
+            figures[f"image_{resolution}_{fmt.lower()}"] = {
+                "ms": round(elapsed, 1),
+                "bytes": len(made.data),
+            }
+    media.song.cache_clear()
+    started = time.perf_counter()
+    song = media.song(1)
+    figures["song"] = {
+        "ms": round((time.perf_counter() - started) * 1000, 1),
+        "bytes": len(song.data),
+    }
+    figures["cover_bytes"] = len(media.cover(1).data)
+    return figures
+
+
+def print_media(figures: dict[str, Any]) -> None:
+    """Print the media figures, one a line."""
+    print(
+        f"{'video fixtures':36s} {figures['video_files']} files, {figures['video_total_mib']} MiB"
+    )
+    for name, value in figures.items():
+        if name.startswith("image_") or name == "song":
+            label = name.replace("_", " ", 2) + " (16:9)" if name != "song" else "song (WAV, 5 s)"
+            print(f"{label:36s} {value['ms']:8.1f} ms {value['bytes']:>9,} bytes")
+    print(f"{'cover (JPEG 512x512)':36s} {figures['cover_bytes']:>21,} bytes")
+
+
 def main() -> int:
     """Print the figures; write reports/fixtures.json."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tests", type=int, default=200)
     parser.add_argument("--output", default="reports/fixtures.json")
+    parser.add_argument("--media-only", action="store_true", help="only the result media")
     args = parser.parse_args()
+    figures = media_figures()
+    print_media(figures)
+    if args.media_only:
+        write_json(args.output, {"media": figures})
+        return 0
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -108,7 +160,7 @@ def main() -> int:
     }
     for name, value in results.items():
         print(f"{labels.get(name, name + ' overhead'):36s} {value:8.2f} ms")
-    write_json(args.output, results)
+    write_json(args.output, {**results, "media": figures})
     return 0
 
 

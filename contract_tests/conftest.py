@@ -90,6 +90,16 @@ _OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
         },
     ),
     (
+        "--shortapi-models",
+        {
+            "default": "",
+            "metavar": "IDS",
+            "help": "contract tests: the models (comma-separated ids) whose per-model "
+            "properties run on a paid or black-box target (one budgeted job each); "
+            "default none",
+        },
+    ),
+    (
         "--shortapi-live-url",
         {
             "default": "https://api.shortapi.ai",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -20,7 +21,7 @@ from mock_server.contract.wire import Exchange, scrub
 from mock_server.data import schemas
 from mock_server.jobs.status import TERMINAL
 
-_JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+_JOB_ID = re.compile(r"^[0-9a-f]{24}$")  # A-job-id-format: ObjectId-like
 
 
 class PropertyFailed(AssertionError):
@@ -78,7 +79,7 @@ QUERY_SCHEMA = Property(
         "A-status-codes",
         "A-result-key",
         "A-failed-refunded",
-        "A-failed-reason-field",
+        "A-failed-error-field",
         "A-query-data-id",
     ),
     "every query answer matches query-response.json, for the job that was asked about",
@@ -99,6 +100,18 @@ CALLBACK_MATCHES = Property(
     "the callback matches callback.json and the final query's data",
 )
 
+RESULT_FILES = Property(
+    "result-files",
+    ("A-result-key", "A-result-mp4", "A-result-images", "A-result-musics"),
+    "a succeeded job's result is under its model's output key; each URL serves its kind",
+)
+FILE_TYPES = {
+    "videos": ("video/mp4",),
+    "images": ("image/png", "image/jpeg", "image/webp"),
+    "musics": ("audio/",),
+}
+"""The content types a result file of each output kind may have (prefixes)."""
+
 PROPERTIES = (
     VALID_CREATE,
     INVALID_REJECTED,
@@ -107,6 +120,7 @@ PROPERTIES = (
     STATUS_ORDER,
     RESULT_WHEN_SUCCEEDED,
     CALLBACK_MATCHES,
+    RESULT_FILES,
 )
 
 
@@ -128,7 +142,7 @@ def check_accepted(run: JobRun, *, exact: bool) -> None:
     if body["data"]["amount"] != price:
         prop.fail(f"amount {body['data']['amount']!r}, the price is {price!r}", exchange)
     if exact and not _JOB_ID.match(body["data"]["job_id"]):
-        prop.fail(f"job_id {body['data']['job_id']!r} is not 32 hex characters", exchange)
+        prop.fail(f"job_id {body['data']['job_id']!r} is not 24 hex characters", exchange)
 
 
 def check_rejected(run: JobRun, *, exact: bool) -> None:
@@ -231,3 +245,29 @@ def check_callbacks(run: JobRun) -> None:
 
 
 JOB_CHECKS = (check_query_schema, check_status_order, check_result_when_succeeded, check_callbacks)
+
+
+Fetch = Callable[[str], tuple[int, str, bytes]]  # a file URL -> status, content type, body
+
+
+def check_result_files(run: JobRun, fetch: Fetch) -> None:
+    """result-files: status 2, the files under the model's output key, each of its kind.
+
+    A song's ``cover`` is an image; every other URL is of the model's output kind.
+    """
+    prop, final = RESULT_FILES, run.final or run.polls[-1]
+    data = final.response.json()["data"]
+    if data.get("status") != 2:
+        prop.fail(f"status {data.get('status')}, not 2 (seen {run.sequence})", final)
+    output = MODELS[run.item.request.json()["model"]].output
+    entries = data.get("result", {}).get(output)
+    if not isinstance(entries, list) or not entries:
+        prop.fail(f"no list of files under result.{output}: {sorted(data['result'])}", final)
+    for entry in entries:
+        urls = [(entry["url"], output), *([(entry["cover"], "images")] if "cover" in entry else [])]
+        for url, kind in urls:
+            status, content_type, body = fetch(url)
+            if status != 200 or not body:
+                prop.fail(f"{url} answered HTTP {status} with {len(body)} bytes", final)
+            if not content_type.startswith(FILE_TYPES[kind]):
+                prop.fail(f"{url} is {content_type!r}, not one of {FILE_TYPES[kind]}", final)

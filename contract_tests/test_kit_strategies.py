@@ -114,18 +114,23 @@ def test_schema_breaks_cover_every_keyword_of_the_request_schemas() -> None:
 
 
 def test_image_urls_match_the_schema() -> None:
-    """Generated image URLs satisfy the schema's own pattern and ``format: uri``."""
-    pattern = re.compile(strategies.ARGS["$defs"]["image_url"]["pattern"])
-
+    """Generated images are URLs of the schema's URL form (its pattern, ``format: uri``) or
+    small data: URIs, and the mock takes them without an error or a warning."""
+    pattern = re.compile(strategies.ARGS["$defs"]["image_http_url"]["pattern"])
     args_schema = schemas.validator(MODELS[strategies.MODEL.id].args_schema)
+    forms: set[str] = set()
 
     @profiles.contract_settings(max_examples=50)
     @given(strategies.image_urls)
     def matches(url: str) -> None:
         args = {"mode": "std", "action": "refer", "prompt": "p", "images": [url]}
-        assert pattern.search(url) and args_schema.is_valid(args)
+        assert url in strategies.DATA_URIS or pattern.search(url)
+        assert args_schema.is_valid(args)
+        assert validate_create({"model": strategies.MODEL.id, "args": args}).warnings == ()
+        forms.add("data" if url.startswith("data:") else "url")
 
     matches()
+    assert forms == {"data", "url"}
 
 
 def _named_ids() -> set[str]:

@@ -32,6 +32,9 @@ MODEL = "kwaivgi/kling-o1/image-to-video"
 DEFAULT_BASE_URL = "https://api.shortapi.ai"
 QUEUED, PROCESSING, SUCCEEDED, FAILED = 0, 1, 2, 3
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# The codes retried when an error comes as HTTP 200 (one public client says the live API does
+# that): rate and concurrency limits, 3000 "upstream unstable", server errors.
+RETRY_CODES = frozenset({1302, 1303, 3000, 5000, 5001, 5002})
 # A 429 the client must not retry: waiting does not top up an account (upstream Kling 1102).
 BALANCE_DEPLETED = 1102
 
@@ -53,7 +56,7 @@ class ApiError(KlingError):
 
 
 class JobFailed(KlingError):
-    """The job ended with status 3 (failed); the API refunds failed jobs."""
+    """The job ended with a status above 2 (failed: 3, or 4); the API refunds failed jobs."""
 
     def __init__(self, job_id: str, reason: str, *, refunded: bool = False) -> None:
         super().__init__(f"job {job_id} failed: {reason}")
@@ -118,7 +121,7 @@ def parse_status(job_id: str, data: Mapping[str, Any]) -> JobStatus:
     refunded = bool(data.get("refunded", False))
     if status < SUCCEEDED and refunded:  # refunded means failed, whatever the status says
         status = FAILED
-    reason = data.get("reason")
+    reason = data.get("error") or data.get("reason")  # clients read error; older mocks reason
     return JobStatus(job_id, status, url, None if reason is None else str(reason), refunded)
 
 
@@ -350,14 +353,24 @@ class KlingClient:
 
 
 def _retryable(response: requests.Response) -> bool:
+    if response.status_code == 200:  # an error sent as HTTP 200 carries a non-zero code
+        return _code(response) in RETRY_CODES
     if response.status_code not in RETRY_STATUSES:
         return False
     if response.status_code == 429:
-        try:
-            return bool(response.json().get("code") != BALANCE_DEPLETED)
-        except (ValueError, AttributeError):
-            return True
+        return _code(response) != BALANCE_DEPLETED
     return True
+
+
+def _code(response: requests.Response) -> int | None:
+    """Return the ``code`` of a JSON answer (None for a file, or a body without one)."""
+    if not response.headers.get("Content-Type", "").startswith("application/json"):
+        return None
+    try:
+        code = response.json().get("code")
+    except (ValueError, AttributeError):
+        return None
+    return code if isinstance(code, int) else None
 
 
 def _api_error(response: requests.Response) -> ApiError:

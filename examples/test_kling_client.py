@@ -312,7 +312,10 @@ def test_every_variant(
         assert failed.value.reason == shortapi_variant.reason
     else:
         assert client.wait(job.job_id) == f"{shortapi_mock.base_url}/files/{job.job_id}.mp4"
+    # The client stopped at the final status: 2, or 3 (4 in failed-status-4) when failed.
+    assert queries(shortapi_mock)[-1]["job_status"] == shortapi_variant.job_status
     if shortapi_variant.status is not None:  # the first create failed, and was retried
+        # (errors-as-200 sends that error as HTTP 200: the client read its code)
         assert statuses(shortapi_mock, "/api/v1/job/create") == [shortapi_variant.status, 200]
 
 

@@ -10,13 +10,15 @@ from flask import Flask
 
 from mock_server import config as settings
 from mock_server import extensions
-from mock_server.api import admin, dashboard, envelope, files, journal, routes
+from mock_server.api import admin, dashboard, envelope, files, journal, routes, skill, uploads
 from mock_server.callbacks.dispatcher import Dispatcher
+from mock_server.catalog import registry
 from mock_server.clock import Clock, WallClock, now_of
 from mock_server.control.faults import DropConnection
 from mock_server.control.mock_control import MockControl
 from mock_server.state import open_store
 from mock_server.state.records import Runtime
+from mock_server.validation import rules
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -28,6 +30,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.compact = True  # type: ignore[attr-defined]
     app.url_map.strict_slashes = False
     settings.check(app.config)
+    if app.config["MODELS_DIR"]:  # user model files join the process's catalogue
+        registry.load_models_dir(app.config["MODELS_DIR"], known_rules=rules.RULES)
     store = open_store(
         app.config["STORE"],
         journal_limit=app.config["JOURNAL_LIMIT"],
@@ -48,8 +52,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.wsgi_app = DropConnection(app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(routes.bp)
     app.register_blueprint(files.bp)
+    app.register_blueprint(uploads.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(skill.bp)
     return app
 
 

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import math
 from collections.abc import Mapping
 from typing import Any
 
+from mock_server.catalog import registry
 from mock_server.clock import check_mode
 from mock_server.errors import ConfigError
 from mock_server.state.records import Runtime
+from mock_server.validation import rules
 
 PROFILES = ("default", "strict")
-RESULT_KEYS = ("images", "videos")
+RESULT_KEYS = ("auto", "images", "videos", "musics")
+ERROR_STATUSES = ("http", "200")
+UNKNOWN_MODELS = ("reject", "accept")
+FAILED_STATUSES = (3, 4)  # Status.FAILED, or jobs.status.FAILED_AS_4 (a variant)
 
 DEFAULTS: dict[str, Any] = {
     "STORE": "memory",  # or "sqlite:PATH"
@@ -19,17 +25,30 @@ DEFAULTS: dict[str, Any] = {
     "CLOCK": "realtime",  # realtime | manual | per-poll
     "SPEED": 1.0,
     "PROFILE": "default",  # or "strict"
-    "RESULT_KEY": "images",  # or "videos" (assumption A-result-key)
+    "RESULT_KEY": "auto",  # by output kind; or force images|videos|musics (A-result-key)
+    "ERROR_STATUS": "http",  # or "200": errors answer HTTP 200 (A-error-http-status)
     "QUEUED_SECONDS": 2.0,
     "PROCESSING_SECONDS": 8.0,
     "API_KEYS": None,  # None: any non-empty key works
-    "PRICES": {},  # {model id: {mode: "price per second"}} overrides
+    "PRICES": {},  # {model id: {mode (or "*"): "usd per unit"}} overrides (catalog/pricing.py)
+    "MODELS_DIR": None,  # a folder of user model files, loaded beside the shipped ones
+    "UNKNOWN_MODELS": "reject",  # or "accept": any model id, only the envelope checked
     "PUBLIC_URL": None,  # base of result URLs; default: the request's own host
     "JOURNAL_LIMIT": 10_000,  # journal entries kept (a ring: the oldest go first)
     "MAX_JOBS": 100_000,  # jobs the memory store keeps (the oldest finished go first)
     "ADMIN_TOKEN": None,  # when set, /_mock/ needs header X-Mock-Admin-Token: <token>
     "ADMIN_OPEN": True,  # without a token: the CLI sets False on a non-loopback bind
-    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # Host names the admin API and the dashboard answer besides loopback names and addresses
+    # and the bind address (api/guard.py: a DNS-rebinding name gets 403). fnmatch patterns.
+    "ALLOWED_HOSTS": (),
+    "BIND_HOSTS": (),  # the addresses the server listens on (the CLI sets its --host)
+    # Request bodies up to 320 MiB (A-body-limit): the largest documented create request fits,
+    # 1 image + 6 elements of 1 frontal and 3 reference images = 25 images, each a data: URI
+    # of at most 10 MB (13,333,336 base64 characters + a 23-character prefix): 333.3 MB, and
+    # 2.2 MB to spare for the rest of the JSON. Larger bodies answer 413 in the envelope.
+    "MAX_CONTENT_LENGTH": 320 * 1024 * 1024,
+    "UPLOADS_KEPT": 500,  # uploaded images kept (POST /api/v1/image/send): the oldest go first
+    "UPLOADS_KEPT_BYTES": 256 * 1024 * 1024,  # and at most this many bytes of them in all
     "WALL_CLOCK": None,  # a zero-argument callable returning unix time, for tests
     "CALLBACK_EVENTS": "terminal",  # or "all": a callback on every status change
     "CALLBACK_ATTEMPTS": 5,  # attempts per delivery, the first included
@@ -40,7 +59,19 @@ DEFAULTS: dict[str, Any] = {
     "CALLBACK_RESPONSE_LIMIT": 64 * 1024,  # bytes of a receiver's answer that are read
     "CALLBACK_ALLOW_HOSTS": None,  # None: any host; else fnmatch patterns
     "CALLBACK_DENY_HOSTS": (),
-    "CALLBACK_BLOCKED_NETWORKS": ("169.254.0.0/16", "fd00:ec2::254/128"),
+    # Link-local (the metadata services' 169.254.169.254 among them), IPv6 link-local, the
+    # AWS IPv6 and Alibaba Cloud metadata addresses (callbacks/policy.py).
+    "CALLBACK_BLOCKED_NETWORKS": (
+        "169.254.0.0/16",
+        "fe80::/10",
+        "fd00:ec2::254/128",
+        "100.100.100.200/32",
+    ),
+    "CALLBACK_RESOLVER": None,  # None: getaddrinfo; else (host, port) -> addresses, for tests
+    # Attempts in flight per process: per destination (host:port) and in all (callbacks/lanes.py).
+    "CALLBACK_PER_DESTINATION": 4,
+    "CALLBACK_CONCURRENCY": 32,
+    "CALLBACK_MAX_AGE": 3600.0,  # clock seconds after which a pending delivery is expired
     "BACKGROUND": True,  # run the callback thread (off for the CLI's set-up app)
     "TICK_SECONDS": 0.05,  # how often the callback thread looks for due work
 }
@@ -51,16 +82,42 @@ def check(config: Mapping[str, Any]) -> None:
     check_mode(config["CLOCK"])
     if config["PROFILE"] not in PROFILES:
         raise ConfigError(f"unknown profile {config['PROFILE']!r}; use one of {PROFILES}")
+    if config["UNKNOWN_MODELS"] not in UNKNOWN_MODELS:
+        raise ConfigError(
+            f"UNKNOWN_MODELS must be one of {UNKNOWN_MODELS}, not {config['UNKNOWN_MODELS']!r}"
+        )
     if config["RESULT_KEY"] not in RESULT_KEYS:
         raise ConfigError(f"unknown result key {config['RESULT_KEY']!r}; use one of {RESULT_KEYS}")
+    if config["ERROR_STATUS"] not in ERROR_STATUSES:
+        raise ConfigError(
+            f"unknown error status {config['ERROR_STATUS']!r}; use one of {ERROR_STATUSES}"
+        )
     for name in ("SPEED", "QUEUED_SECONDS", "PROCESSING_SECONDS"):
         value = config[name]
         if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
             raise ConfigError(f"{name} must be a finite number >= 0, not {value!r}")
+    for name in ("CALLBACK_PER_DESTINATION", "CALLBACK_CONCURRENCY", "CALLBACK_ATTEMPTS"):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name} must be a whole number >= 1, not {value!r}")
+    for name in ("CALLBACK_TIMEOUT", "CALLBACK_CONNECT_TIMEOUT", "CALLBACK_MAX_AGE"):
+        value = config[name]
+        if not isinstance(value, (int, float)) or math.isnan(value) or value <= 0:
+            raise ConfigError(f"{name} must be a number of seconds > 0, not {value!r}")
     if config["CALLBACK_EVENTS"] not in ("terminal", "all"):
         raise ConfigError("CALLBACK_EVENTS must be 'terminal' or 'all'")
     if config["SPEED"] <= 0:
         raise ConfigError("SPEED must be > 0")
+
+
+def load_models_dir(path: str) -> str:
+    """Load a folder of user model files beside the shipped ones and return it: the type of
+    the plugin's ``--shortapi-models-dir`` (a bad file is the option's error, naming it)."""
+    try:
+        registry.load_models_dir(path, known_rules=rules.RULES)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return path
 
 
 def runtime_from(config: Mapping[str, Any], wall: float) -> Runtime:
@@ -72,6 +129,7 @@ def runtime_from(config: Mapping[str, Any], wall: float) -> Runtime:
         offset=0.0,
         profile=config["PROFILE"],
         result_key=config["RESULT_KEY"],
+        error_status=config["ERROR_STATUS"],
         queued_for=float(config["QUEUED_SECONDS"]),
         processing_for=float(config["PROCESSING_SECONDS"]),
         callback_events=config["CALLBACK_EVENTS"],

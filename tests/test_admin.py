@@ -71,7 +71,7 @@ def test_reset_forgets_jobs_and_restores_settings(client: FlaskClient) -> None:
     assert client.post("/_mock/reset").status_code == 200
     health = client.get("/_mock/health").json
     assert health["jobs"] == 0
-    assert health["runtime"]["result_key"] == "images"
+    assert health["runtime"]["result_key"] == "auto"
     assert health["runtime"]["now"] == 0
     assert client.get("/_mock/requests").json["requests"] == []
 
@@ -143,7 +143,7 @@ def test_fail_a_job_now_refunds_it(client: FlaskClient) -> None:
     ended = client.post(f"/_mock/jobs/{job_id}/fail", json={"reason": "timeout"})
     assert ended.json["status"] == 3
     data = query(client, job_id).json["data"]
-    assert (data["status"], data["reason"]) == (3, "generation timed out")
+    assert (data["status"], data["error"]) == (3, "generation timed out")
     assert client.get("/_mock/accounts/test-key-1").json["balance"] == "1"
     assert client.post("/_mock/jobs/nope/fail").status_code == 404
     bad = client.post(

@@ -56,7 +56,7 @@ def test_callback_arrives_before_advance_returns_and_matches_query(
     assert delivery["attempts"][0]["duration_ms"] >= 0
 
 
-def test_failed_job_callback_carries_refund_and_reason(
+def test_failed_job_callback_carries_refund_and_error(
     app: Flask, receiver: CallbackReceiver
 ) -> None:
     client = app.test_client()
@@ -65,7 +65,7 @@ def test_failed_job_callback_carries_refund_and_reason(
     data = receiver.received[0].json()["data"]
     assert data["status"] == 3
     assert data["refunded"] is True
-    assert data["reason"] == "generation timed out"
+    assert data["error"] == "generation timed out"
 
 
 def test_receiver_failing_twice_gets_the_third_attempt(app: Flask) -> None:

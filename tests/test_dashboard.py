@@ -17,6 +17,8 @@ from flask.testing import FlaskClient
 from helpers import AUTH, KEY, MODEL, advance, body, create
 
 from mock_server.api import dashboard
+from mock_server.catalog.registry import MODELS
+from mock_server.data import schemas
 from mock_server.keys import fingerprint
 from mock_server.version import __version__
 
@@ -81,6 +83,32 @@ def test_jobs_page_filters_by_key(client: FlaskClient) -> None:
     response = client.get(f"/_mock/ui?key={KEY}")
     assert response.status_code == 303
     assert response.headers["Location"] == f"/_mock/ui?key={fingerprint(KEY)}"
+
+
+def test_jobs_page_has_a_model_column_and_filter(client: FlaskClient) -> None:
+    other = "google/nano-banana/text-to-image"
+    args = schemas.load(MODELS[other].args_schema)["examples"][0]
+    kling = job_id(client)
+    banana = create(client, {"model": other, "args": args}).json["data"]["job_id"]
+    html = page(client, "/_mock/ui")
+    assert kling in html and banana in html
+    assert f'<td data-label="Model" class="model">{other}</td>' in html
+    selects = [a for t, a in tags(html) if t == "select" and a.get("name") == "model"]
+    assert len(selects) == 1
+    options = re.findall(r"<option(?: selected)?>([^<]+)</option>", html)
+    assert set(MODELS) <= set(options)  # every served model is offered
+    html = page(client, f"/_mock/ui?model={other}")
+    assert banana in html and kling not in html
+    assert f"<option selected>{other}</option>" in html
+    assert 'data-model="google/nano-banana/text-to-image"' in html
+    # The filters combine, and a typed API key keeps the model in the redirect.
+    assert banana not in page(client, f"/_mock/ui?model={other}&key={fingerprint('other')}")
+    response = client.get(f"/_mock/ui?model={other}&key={KEY}")
+    assert response.status_code == 303
+    assert f"model={other}" in response.headers["Location"]
+    html = page(client, "/_mock/ui?model=acme/none")
+    assert "No jobs of acme/none among the newest 500." in html
+    assert "<option selected>acme/none</option>" in html
 
 
 def test_job_page_request_timeline_callbacks_and_video(client: FlaskClient) -> None:

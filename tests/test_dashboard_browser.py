@@ -262,11 +262,11 @@ def test_controls_call_the_admin_api(mock: Mock, page: Page, watch: Watch) -> No
     expect(page.locator("#clock-now")).to_have_text(re.compile(r"^\d+\.\d s$"))
     now = mock.get("/_mock/clock")["now"]
     expect(page.locator("#clock-now")).to_have_text(f"{now:.1f} s")
-    page.get_by_label("mode").select_option("per-poll")
+    page.locator("form[data-form=clock]").get_by_label("mode").select_option("per-poll")
     page.get_by_role("button", name="Set clock").click()
     expect(page.locator("#clock-mode")).to_have_text("per-poll")
     assert mock.get("/_mock/clock")["clock"] == "per-poll"
-    page.get_by_label("mode").select_option("manual")
+    page.locator("form[data-form=clock]").get_by_label("mode").select_option("manual")
     page.get_by_role("button", name="Set clock").click()
     expect(page.locator("#clock-mode")).to_have_text("manual")
 
@@ -298,6 +298,33 @@ def test_fail_one_job_from_its_page(mock: Mock, page: Page) -> None:
     expect(page.locator("#job-actions")).to_have_count(0)
     answer = requests.get(mock.url(f"/_mock/jobs/{job}"), timeout=5).json()
     assert answer["status"] == 3 and answer["outcome"]["reason"] == "generation timed out"
+
+
+def test_model_filter_selects_and_keeps_polling(mock: Mock, page: Page) -> None:
+    banana = {
+        "model": "google/nano-banana/text-to-image",
+        "args": {"prompt": "a cat", "aspect_ratio": "1:1"},
+    }
+    headers = {"Authorization": f"Bearer {KEY}"}
+
+    def create_banana() -> str:
+        answer = requests.post(mock.url("/api/v1/job/create"), json=banana, headers=headers)
+        return str(answer.json()["data"]["job_id"])
+
+    kling, first = mock.job(prompt="a dog"), create_banana()
+    open_page(page, mock.url(f"/_mock/ui?{POLL}"))
+    expect(page.locator("#jobs-body tr")).to_have_count(2)
+    expect(row(page, first).locator(".model")).to_have_text(banana["model"])
+    page.locator("form.filter").get_by_label("model").select_option(
+        banana["model"]
+    )  # submits on change
+    expect(page).to_have_url(re.compile("model=google%2Fnano-banana%2Ftext-to-image"))
+    expect(page.locator("#jobs-body tr")).to_have_count(1)
+    mock.job(prompt="another dog")
+    second = create_banana()
+    expect(page.locator("#jobs-body tr")).to_have_count(2)  # polled with the filter
+    expect(page.locator("#jobs-body tr").first).to_have_attribute("data-id", second)
+    expect(row(page, kling)).to_have_count(0)
 
 
 def test_job_detail_callbacks_and_video(mock: Mock, page: Page) -> None:
@@ -442,3 +469,46 @@ def test_with_admin_token(browser: Browser, watch: Watch) -> None:
         finally:
             page.context.close()
     assert watch.problems == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "selector", "count"),
+    [
+        ({"model": "google/nano-banana/text-to-image",
+          "args": {"prompt": "a cat", "aspect_ratio": "21:9", "num_images": 2}}, "#images img", 2),
+        ({"model": "suno/suno-v5/generate", "args": {"mode": "custom", "title": "Pool Day"}},
+         "#songs audio", 2),
+    ],
+)  # fmt: skip
+def test_job_page_previews_images_and_songs(
+    mock: Mock, page: Page, payload: dict[str, Any], selector: str, count: int
+) -> None:
+    created = requests.post(
+        mock.url("/api/v1/job/create"), json=payload, headers={"Authorization": f"Bearer {KEY}"}
+    )
+    job = created.json()["data"]["job_id"]
+    open_page(page, mock.url(f"/_mock/ui/jobs/{job}?{POLL}"))
+    noun = "images" if selector.startswith("#images") else "music"
+    expect(page.locator("#no-video")).to_have_text(f"No {noun} yet: the job is queued.")
+    page.get_by_role("button", name="Run all").click()  # the script draws the preview
+    expect(page.locator(selector)).to_have_count(count)
+    for n in range(count):
+        if noun == "images":
+            image = page.locator(selector).nth(n)
+            expect(image).to_have_attribute("src", f"/files/{job}/{n + 1}.png")
+            size = image.evaluate(
+                "i => i.complete && i.naturalWidth ? [i.naturalWidth, i.naturalHeight] :"
+                " new Promise(ok => i.addEventListener('load',"
+                " () => ok([i.naturalWidth, i.naturalHeight]), {once: true}))"
+            )
+            assert size == [1024, 439]
+        else:
+            audio = page.locator(selector).nth(n)
+            expect(audio).to_have_attribute("src", f"/files/{job}/music-{n + 1}.wav")
+            duration = audio.evaluate(  # chromium decodes the WAV
+                "a => a.readyState >= 1 ? a.duration : new Promise(ok =>"
+                " a.addEventListener('loadedmetadata', () => ok(a.duration), {once: true}))"
+            )
+            assert duration == pytest.approx(5.0, abs=0.05)
+            expect(page.locator("#songs figcaption").nth(n)).to_have_text("Pool Day")
+    shot(page, f"job-{noun}")

@@ -110,7 +110,10 @@ def test_curl_example_creates_and_queries_its_job(mock: ServedMock, tmp_path: Pa
 
     job = assert_create_accepted_with_doc_warnings(mock)
     # Step 2 of the example prints the query answer: the job, still queued.
-    assert json.loads(printed) == {"code": 0, "data": {"id": job["id"], "status": 0}}
+    answer = json.loads(printed)
+    assert answer["code"] == 0
+    assert (answer["data"]["id"], answer["data"]["status"]) == (job["id"], 0)
+    assert answer["data"]["args"] == job["args"]
 
 
 def test_python_example_creates_a_job_but_queries_id_none(mock: ServedMock, tmp_path: Path) -> None:

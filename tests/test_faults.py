@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from mock_server.data import schemas
         ("502", 502, 5000),
         ("503", 503, 5001),
         ("504", 504, 5002),
+        ("3000", 502, 3000),
     ],
 )
 def test_header_fault_answers_status_with_envelope(
@@ -146,3 +148,60 @@ def test_clearing_faults_of_one_key_leaves_the_others(client: FlaskClient) -> No
         for key in ("key-a", "key-b")
     ]
     assert statuses == [200, 503]
+
+
+def _charged(client: FlaskClient) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    jobs = client.get("/_mock/jobs").json["jobs"]
+    account = client.get("/_mock/accounts/" + AUTH["Authorization"].removeprefix("Bearer ")).json
+    return jobs, account
+
+
+@pytest.mark.parametrize("how", ["header", "scripted", "random"])
+def test_ack_lost_creates_and_charges_the_job_then_drops_the_answer(
+    client: FlaskClient, how: str
+) -> None:
+    headers = {"X-Mock-Fault": "ack-lost"} if how == "header" else {}
+    if how == "scripted":
+        client.post("/_mock/faults", json={"fault": "ack-lost", "endpoint": "create"})
+    if how == "random":
+        client.post("/_mock/faults", json={"random": {"seed": 1, "create": {"ack-lost": 1}}})
+    with pytest.raises(ConnectionAbortedError, match="ack-lost"):
+        create(client, body(), **headers)
+    [job], account = _charged(client)
+    assert Decimal(account["spent"]) == Decimal(job["amount"]) > 0
+    entry = client.get("/_mock/requests").json["requests"][-1]
+    assert (entry["fault"], entry["outcome"], entry["job_id"]) == ("ack-lost", "fault", job["id"])
+    assert (entry["status"], entry["code"]) == (200, 0)  # the answer the client never got
+    assert query(client, job["id"]).json["data"]["status"] == 0  # the job is there to query
+
+
+def test_ack_lost_on_a_refused_create_stores_nothing(client: FlaskClient) -> None:
+    with pytest.raises(ConnectionAbortedError):
+        create(client, body(mode="ultra"), **{"X-Mock-Fault": "ack-lost"})
+    assert client.get("/_mock/jobs").json["jobs"] == []
+    entry = client.get("/_mock/requests").json["requests"][-1]
+    assert (entry["fault"], entry["status"], entry["job_id"]) == ("ack-lost", 400, None)
+
+
+def test_ack_lost_on_query_answers_nothing_after_the_query(client: FlaskClient) -> None:
+    job_id = create(client, body()).json["data"]["job_id"]
+    with pytest.raises(ConnectionAbortedError, match="ack-lost"):
+        client.get(f"/api/v1/job/query?id={job_id}", headers={**AUTH, "X-Mock-Fault": "ack-lost"})
+    entry = client.get("/_mock/requests").json["requests"][-1]
+    assert (entry["fault"], entry["job_id"], entry["job_status"]) == ("ack-lost", job_id, 0)
+
+
+def test_upstream_unstable_3000_scripted_and_random(client: FlaskClient) -> None:
+    client.post("/_mock/faults", json={"fault": "3000", "count": 1, "endpoint": "create"})
+    first = create(client, body())
+    assert (first.status_code, first.json["code"]) == (502, 3000)
+    assert first.json["info"] == "upstream unstable; retry later"
+    assert "Retry-After" not in first.headers
+    assert create(client, body()).status_code == 200  # the retry succeeds
+    client.post("/_mock/faults", json={"random": {"seed": 3, "create": {"3000": 1}}})
+    assert create(client, body()).json["code"] == 3000
+    assert [e["fault"] for e in client.get("/_mock/requests").json["requests"]] == [
+        "3000",
+        None,
+        "3000",
+    ]

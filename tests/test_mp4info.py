@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from mock_server.data import videos
 from mock_server.data.mp4info import probe, probe_file
 
 VIDEOS = Path(__file__).resolve().parent.parent / "fixtures" / "videos"
@@ -15,8 +16,11 @@ FILES = sorted(VIDEOS.glob("*.mp4"))
 
 def test_fixture_set_is_complete() -> None:
     names = {p.name for p in FILES}
-    expected = {f"{ratio}_{d}s.mp4" for ratio in ("16x9", "9x16", "1x1") for d in range(3, 11)}
+    expected = {
+        f"{ratio.replace(':', 'x')}_{d}s.mp4" for ratio in videos.RATIOS for d in videos.DURATIONS
+    }
     assert names == expected
+    assert len(names) == 96
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -30,7 +31,7 @@ def test_wheel_contains_schemas_videos_and_entry_points(wheel: Path) -> None:
     assert "mock_server/_data/schemas/openapi.json" in names
     assert "mock_server/_data/schemas/assumptions.json" in names
     assert "mock_server/_data/schemas/models/kling-o1-image-to-video.args.json" in names
-    assert sum(n.startswith("mock_server/_data/videos/") for n in names) == 24
+    assert sum(n.startswith("mock_server/_data/videos/") for n in names) == 96  # 6 ratios x 16 s
     assert "mock_server/py.typed" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
@@ -67,3 +68,25 @@ def test_installed_wheel_serves_without_the_source_tree(wheel: Path, tmp_path: P
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def _make_plan(target: str, venv: Path) -> str:
+    """Return the commands `make TARGET` would run for a fresh environment at `venv`."""
+    done = subprocess.run(
+        ["make", "-n", target, f"VENV={venv}"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_make_serve_installs_only_the_package_and_make_test_the_dev_tools(
+    tmp_path: Path,
+) -> None:
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    serve = _make_plan("serve", tmp_path / "venv")
+    assert "pip install --quiet -e .\n" in serve
+    assert "[dev]" not in serve
+    assert "shortapi-mock serve" in serve
+    test = _make_plan("test", tmp_path / "venv")
+    assert "pip install --quiet -e '.[dev]'" in test

@@ -48,7 +48,7 @@ def test_job_succeeds(shortapi_mock):
         shortapi_mock.advance(3)   # the client's sleep, on the mock's clock
         data = query(shortapi_mock.base_url, shortapi_mock.headers, job_id)
     assert data["status"] == 2
-    assert data["result"]["images"][0]["url"].endswith(".mp4")
+    assert data["result"]["videos"][0]["url"].endswith(".mp4")  # a video model's key
 
 def test_state_is_reset_between_tests(shortapi_mock):
     assert shortapi_mock.jobs() == []
@@ -185,12 +185,12 @@ def test_marker_settings_apply(pytester: pytest.Pytester) -> None:
 import pytest
 from client import query, submit
 
-@pytest.mark.shortapi(clock="per-poll", result_key="videos")
-def test_per_poll_videos(shortapi_mock):
+@pytest.mark.shortapi(clock="per-poll", result_key="images")
+def test_per_poll_images(shortapi_mock):
     job_id = submit(shortapi_mock.base_url, shortapi_mock.headers)["data"]["job_id"]
     seen = [query(shortapi_mock.base_url, shortapi_mock.headers, job_id) for _ in range(3)]
     assert [d["status"] for d in seen] == [0, 1, 2]
-    assert "videos" in seen[-1]["result"]
+    assert "images" in seen[-1]["result"]
 
 @pytest.mark.shortapi(key="my-key", profile="strict")
 def test_key_and_profile(shortapi_mock):
@@ -213,12 +213,12 @@ def test_command_line_options_apply(pytester: pytest.Pytester) -> None:
         """
 from client import query, submit
 
-def test_videos(shortapi_mock):
+def test_images(shortapi_mock):
     job_id = submit(shortapi_mock.base_url, shortapi_mock.headers)["data"]["job_id"]
     shortapi_mock.run_all()
-    assert "videos" in query(shortapi_mock.base_url, shortapi_mock.headers, job_id)["result"]
+    assert "images" in query(shortapi_mock.base_url, shortapi_mock.headers, job_id)["result"]
 """,
-        "--shortapi-result-key=videos",
+        "--shortapi-result-key=images",
     )
     result.assert_outcomes(passed=1)
 
@@ -241,7 +241,7 @@ def test_in_process(shortapi_responses, monkeypatch):
     shortapi_responses.advance(10)
     data = query(API, headers, job_id)
     assert data["status"] == 2
-    video = requests.get(data["result"]["images"][0]["url"])
+    video = requests.get(data["result"]["videos"][0]["url"])
     assert video.headers["Content-Type"] == "video/mp4" and video.content[4:8] == b"ftyp"
 
 def test_faults_in_process(shortapi_responses):
@@ -291,10 +291,137 @@ def test_every_variant(shortapi_mock, shortapi_variant):
 """
     run(pytester, source).assert_outcomes(passed=1)
     result = run(pytester, source, "--shortapi-variants", "-v")
-    result.assert_outcomes(passed=9)
+    result.assert_outcomes(passed=12)
     result.stdout.fnmatch_lines(
-        ["*succeeded-videos*", "*failed-content_policy*", "*create-503-once*"]
+        [
+            "*[[]succeeded[]]*",
+            "*[[]succeeded-images[]]*",
+            "*failed-content_policy*",
+            "*failed-status-4*",
+            "*create-503-once*",
+            "*create-3000-once*",
+            "*errors-as-200*",
+        ]
     )
+
+
+def test_the_default_variant_and_succeeded_images_give_both_result_keys(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run(
+        pytester,
+        """
+import pytest
+from client import query, submit
+
+@pytest.mark.shortapi(variants=True)
+def test_result(shortapi_mock, shortapi_variant):
+    if shortapi_variant.name not in ("succeeded", "succeeded-images"):
+        pytest.skip("not a result-key variant")
+    job_id = submit(shortapi_mock.base_url, shortapi_mock.headers)["data"]["job_id"]
+    shortapi_mock.run_all()
+    result = query(shortapi_mock.base_url, shortapi_mock.headers, job_id)["result"]
+    expected = "videos" if shortapi_variant.name == "succeeded" else "images"
+    assert list(result) == [expected]
+""",
+    )
+    result.assert_outcomes(passed=2, skipped=10)
+
+
+def test_errors_as_200_catches_a_client_that_checks_only_the_http_status(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run(
+        pytester,
+        """
+import pytest, requests
+from client import BODY
+
+def naive_submit(mock):  # raise_for_status, then trust the body
+    response = requests.post(mock.url("/api/v1/job/create"), json=BODY, headers=mock.headers)
+    response.raise_for_status()
+    return response.json()["data"]["job_id"]
+
+def careful_submit(mock):  # the code decides; a 5001 is retried
+    for _ in range(3):
+        response = requests.post(mock.url("/api/v1/job/create"), json=BODY,
+                                 headers=mock.headers)
+        body = response.json()
+        if body["code"] == 0:
+            return body["data"]["job_id"]
+        assert body["code"] == 5001
+        mock.advance(float(response.headers["Retry-After"]))  # honour it: 1 s
+    raise AssertionError("no job")
+
+@pytest.mark.shortapi(variants=True)
+@pytest.mark.parametrize("submit", [naive_submit, careful_submit])
+def test_create(shortapi_mock, shortapi_variant, submit):
+    if shortapi_variant.name != "errors-as-200":
+        pytest.skip("only errors-as-200 here")
+    assert submit(shortapi_mock)
+    statuses = [(e["sent_status"], e["code"]) for e in shortapi_mock.requests()]
+    assert statuses == [(200, 5001), (200, 0)]
+""",
+        "-v",
+    )
+    result.assert_outcomes(passed=1, failed=1, skipped=22)
+    result.stdout.fnmatch_lines(["*errors-as-200-naive_submit*FAILED*", "*KeyError: 'data'*"])
+
+
+def test_failed_status_4_catches_a_client_that_waits_for_3(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
+import pytest
+from client import query, submit
+
+def wait(mock, job_id, final):
+    for _ in range(10):
+        status = query(mock.base_url, mock.headers, job_id)["status"]
+        if status in final:
+            return status
+        mock.advance(3)
+    raise TimeoutError(f"still {status}")
+
+@pytest.mark.shortapi(variants=True)
+@pytest.mark.parametrize("final", [(2, 3), range(2, 100)], ids=["is-3", "above-2"])
+def test_wait(shortapi_mock, shortapi_variant, final):
+    if shortapi_variant.name != "failed-status-4":
+        pytest.skip("only failed-status-4 here")
+    shortapi_mock.expect_violations()  # the first client polls on after the end
+    job_id = submit(shortapi_mock.base_url, shortapi_mock.headers)["data"]["job_id"]
+    assert wait(shortapi_mock, job_id, final) == shortapi_variant.job_status == 4
+""",
+        "-v",
+    )
+    result.assert_outcomes(passed=1, failed=1, skipped=22)
+    result.stdout.fnmatch_lines(["*failed-status-4-is-3*FAILED*", "*TimeoutError: still 4*"])
+
+
+def test_error_status_option_and_marker(pytester: pytest.Pytester) -> None:
+    source = """
+import pytest, requests
+from client import BODY
+
+def create_faulted(mock):
+    mock.fault("3000", endpoint="create")
+    response = requests.post(mock.url("/api/v1/job/create"), json=BODY, headers=mock.headers)
+    return response.status_code, response.json()["code"]
+
+def test_option(shortapi_mock, pytestconfig):
+    expected = 200 if pytestconfig.getoption("shortapi_error_status") == "200" else 502
+    assert create_faulted(shortapi_mock) == (expected, 3000)
+
+@pytest.mark.shortapi(error_status="200")
+def test_marker(shortapi_mock):
+    assert create_faulted(shortapi_mock) == (200, 3000)
+
+@pytest.mark.shortapi(error_status="http")
+def test_marker_http(shortapi_mock):
+    assert create_faulted(shortapi_mock) == (502, 3000)
+"""
+    run(pytester, source).assert_outcomes(passed=3)
+    run(pytester, source, "--shortapi-error-status=200").assert_outcomes(passed=3)
 
 
 def test_callbacks_reach_the_receiver_fixture(pytester: pytest.Pytester) -> None:

@@ -66,37 +66,63 @@ def test_format_checker_rejects_a_bad_uri_in_responses() -> None:
     bad = {
         "code": 0,
         "data": {
-            "id": "j",
+            **RECORD,
             "status": 2,
+            "finished_at": RECORD["created_at"],
             "result": {"images": [{"url": "http://exa mple.com/x.mp4"}]},
         },
     }
     assert list(schemas.validator("query-response.json").iter_errors(bad))
 
 
+RECORD: dict[str, Any] = {
+    "id": "6a2753bc6797e45ded9f3025",
+    "key_name": "default",
+    "model": "kwaivgi/kling-o1/image-to-video",
+    "args": {"prompt": "p"},
+    "credit": "0.375",
+    "refunded": False,
+    "created_at": "2026-12-01T09:34:12.123Z",
+    "updated_at": "2026-12-01T09:34:12.123Z",
+}
+DONE = {"finished_at": "2026-12-01T09:34:22.123Z"}
+FAILED = {**DONE, "refunded": True, "error": "timeout"}
+VIDEOS = {"result": {"videos": [{"url": "https://x/y.mp4"}]}}
+
+
 @pytest.mark.parametrize(
     ("data", "valid"),
     [
-        ({"id": "j", "status": 0}, True),
-        ({"id": "j", "status": 1}, True),
-        ({"id": "j", "status": 2, "result": {"videos": [{"url": "https://x/y.mp4"}]}}, True),
-        ({"id": "j", "status": 3, "refunded": True, "reason": "timeout"}, True),
-        ({"id": "j", "status": 2}, False),
-        ({"id": "j", "status": 0, "result": {"images": [{"url": "https://x/y.mp4"}]}}, False),
-        ({"id": "j", "status": 3, "reason": "timeout"}, False),
-        ({"id": "j", "status": 4}, False),
-        ({"id": "j", "status": 2, "result": {"images": []}}, False),
+        ({"status": 0}, True),
+        ({"status": 1}, True),
+        ({"status": 2, **DONE, **VIDEOS}, True),
+        ({"status": 2, **DONE, "result": {"musics": [{"url": "https://x/y.mp3"}]}}, True),
+        ({"status": 3, **FAILED}, True),
+        ({"status": 4, **FAILED}, True),
+        ({"status": 2, **DONE}, False),
+        ({"status": 2, **VIDEOS}, False),
+        ({"status": 0, **VIDEOS}, False),
+        ({"status": 0, "error": "x"}, False),
+        ({"status": 3, **FAILED, "refunded": False}, False),
+        ({"status": 3, **DONE, "refunded": True}, False),
+        ({"status": 5, **FAILED}, False),
+        ({"status": 2, **DONE, "result": {"images": []}}, False),
+        ({"status": 0, "credit": 0.375}, False),
+        ({"status": 0, "id": "0f6d3c2a9b8e4d7f8a1b2c3d4e5f6a7b"}, False),
+        ({"status": 0, "created_at": "1765000000"}, False),
     ],
 )
 def test_query_schema_ties_fields_to_status(data: dict[str, Any], valid: bool) -> None:
-    errors = list(schemas.validator("query-response.json").iter_errors({"code": 0, "data": data}))
+    record = {**RECORD, **data}
+    errors = list(schemas.validator("query-response.json").iter_errors({"code": 0, "data": record}))
     assert (errors == []) is valid
 
 
 def test_callback_schema_requires_job_id() -> None:
     validator = schemas.validator("callback.json")
-    assert validator.is_valid({"code": 0, "data": {"id": "j", "job_id": "j", "status": 0}})
-    assert not validator.is_valid({"code": 0, "data": {"id": "j", "status": 0}})
+    record = {**RECORD, "status": 0}
+    assert validator.is_valid({"code": 0, "data": {**record, "job_id": record["id"]}})
+    assert not validator.is_valid({"code": 0, "data": record})
 
 
 def _resolve(document: dict[str, Any], ref: str) -> Any:

@@ -56,6 +56,32 @@ def test_dropped_connections_reach_the_client_as_connection_errors(
     assert fault in [e["fault"] for e in entries["requests"]]
 
 
+def test_ack_lost_drops_the_answer_of_a_job_that_was_created_and_charged(
+    mock: ServedMock,
+) -> None:
+    key = "ack-lost-key"
+    headers = {"Authorization": f"Bearer {key}"}
+    requests.post(mock.url(f"/_mock/accounts/{key}"), json={"balance": "10.00"}, timeout=5)
+    requests.post(
+        mock.url("/_mock/faults"),
+        json={"fault": "ack-lost", "key": key, "endpoint": "create"},
+        timeout=5,
+    )
+    with pytest.raises(requests.ConnectionError):
+        requests.post(mock.url("/api/v1/job/create"), json=body(), headers=headers, timeout=5)
+    account = requests.get(mock.url(f"/_mock/accounts/{key}"), timeout=5).json()
+    [job] = requests.get(mock.url(f"/_mock/jobs?key={account['key']}"), timeout=5).json()["jobs"]
+    assert Decimal(account["spent"]) == Decimal(job["amount"]) > 0
+    assert Decimal(account["balance"]) == Decimal("10.00") - Decimal(job["amount"])
+    [entry] = requests.get(mock.url(f"/_mock/requests?key={account['key']}"), timeout=5).json()[
+        "requests"
+    ]
+    assert (entry["fault"], entry["job_id"], entry["status"]) == ("ack-lost", job["id"], 200)
+    # The job is there: the same key queries it like any other.
+    answer = requests.get(mock.url(f"/api/v1/job/query?id={job['id']}"), headers=headers, timeout=5)
+    assert answer.json()["data"]["status"] == 0
+
+
 def test_503_then_success_over_http(mock: ServedMock) -> None:
     requests.post(
         mock.url("/_mock/faults"),

@@ -74,8 +74,11 @@ def test_docs_own_example_is_accepted_with_warnings_only() -> None:
         ({"images": "https://example.com/a.jpg"}, ("schema.type", "/args/images")),
         ({"images": ["https://example.com/a.gif"]}, ("schema.pattern", "/args/images/0")),
         ({"images": ["ftp://example.com/a.jpg"]}, ("schema.pattern", "/args/images/0")),
-        ({"images": ["data:image/png;base64,iVBORw0KGgo="]}, ("schema.pattern", "/args/images/0")),
-        ({"images": ["https://example.com/a"]}, ("schema.pattern", "/args/images/0")),
+        # A data: URI's form passes the schema; its bytes (a PNG signature alone) do not decode.
+        ({"images": ["data:image/png;base64,iVBORw0KGgo="]}, ("image.decodable", "/args/images/0")),
+        ({"images": ["data:image/jpg;base64,iVBORw0KGgo="]}, ("schema.pattern", "/args/images/0")),
+        ({"images": ["iVBORw0KGgoAAAANSUhEUg=="]}, ("schema.format", "/args/images/0")),
+        ({"images": ["https://example.com/a.svg?x=1"]}, ("schema.pattern", "/args/images/0")),
         ({"images": ["https:///a.jpg"]}, ("schema.pattern", "/args/images/0")),
         ({"images": ["https://exa mple.com/a.jpg"]}, ("schema.format", "/args/images/0")),
         ({"aspect_ratio": "4:3", "action": "refer"}, ("schema.enum", "/args/aspect_ratio")),
@@ -118,6 +121,7 @@ def test_each_broken_rule_is_reported_at_its_pointer(
         {"action": "refer", "aspect_ratio": "9:16", "duration": "7"},
         {"images": ["HTTPS://EXAMPLE.COM/A.JPEG?sig=1&x=2"]},
         {"images": ["http://127.0.0.1:9000/a.webp#frag"]},
+        {"images": ["https://cdn.example.com/v1.2/o/abc123?sig=x"]},  # warns: no extension
         {"prompt": "x" * 2500},
         {"prompt": "ü" * 2500},
         {"images": [IMG] * 4, "elements": [{"frontal_image_url": IMG}] * 3, "action": "refer"},

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from mock_server import extensions
-from mock_server.api.guard import TOKEN_HEADER, admin_access
+from mock_server.api.guard import TOKEN_HEADER, admin_access, check_site
 from mock_server.errors import AUTH_INVALID, BAD_REQUEST, INVALID_PARAMETER, NOT_FOUND, ApiError
 from mock_server.state.records import JOURNAL_FIELDS
 from mock_server.validation.request import parse_json_body
@@ -22,7 +22,8 @@ bp = Blueprint("admin", __name__, url_prefix="/_mock")
 
 @bp.before_request
 def _guard() -> None:
-    """Refuse the admin API unless it is open (loopback bind) or the token matches."""
+    """Refuse the admin API unless it is open (loopback bind) or the token matches, and
+    refuse cross-site use (api/guard.py)."""
     refusal = admin_access(current_app.config, request.headers.get(TOKEN_HEADER))
     if refusal == "token":
         raise ApiError(
@@ -37,6 +38,13 @@ def _guard() -> None:
             "the admin API is off: the mock listens on a "
             "non-loopback address; start it with --admin-token TOKEN to use it",
         )
+    check_site(  # another site's page, a DNS-rebinding name, a form post: 403 / 415
+        current_app.config,
+        method=request.method,
+        host=request.host,
+        headers=dict(request.headers),
+        token_given=bool(current_app.config["ADMIN_TOKEN"]),  # and it matched, as checked
+    )
 
 
 def _json_object(*, optional: bool = False) -> dict[str, Any]:
@@ -123,7 +131,8 @@ def settings() -> Response:
 
 @bp.post("/settings")
 def configure() -> Response:
-    """Change profile, result_key, queued_seconds or processing_seconds."""
+    """Change profile, result_key, error_status, failed_status, callback_events,
+    queued_seconds or processing_seconds."""
     extensions.control(current_app).configure(**_json_object())
     return jsonify(_runtime_view())
 

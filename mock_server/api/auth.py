@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from mock_server.errors import AUTH_INVALID, AUTH_MISSING, ApiError
 from mock_server.keys import bearer_key, fingerprint
@@ -25,3 +25,15 @@ def authenticate(header: str | None, allowed: Collection[str] | None) -> str:
             "invalid API key; check the key (the mock accepts only its configured keys)",
         )
     return fingerprint(key)
+
+
+DEFAULT_KEY_NAME = "default"
+
+
+def key_name(header: str | None, allowed: Collection[str] | None) -> str:
+    """Return the name of the caller's key, as query answers it in ``key_name`` (A-key-name):
+    the name configured for it (``API_KEYS`` as a {key: name} mapping), else "default"."""
+    key = bearer_key(header)
+    if isinstance(allowed, Mapping) and key in allowed:
+        return str(allowed[key])
+    return DEFAULT_KEY_NAME

@@ -8,6 +8,8 @@ no way of its own to change it. Nothing is fetched from outside, so it works off
 The admin API's guard does not run for this blueprint, so `_guard` repeats it: with an
 ``ADMIN_TOKEN`` the pages need ``?token=<token>`` (or the X-Mock-Admin-Token header), and
 the page hands the token to its script, which sends it on every call to the admin API.
+The pages also refuse other sites and DNS-rebinding names as the admin API does
+(`guard.check_site`), and the script sends every state-changing call as JSON.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from mock_server import extensions
-from mock_server.api.guard import TOKEN_HEADER, admin_access
+from mock_server.api.guard import TOKEN_HEADER, admin_access, check_site
+from mock_server.catalog.registry import MODELS
 from mock_server.control.mock_control import MockControl, key_id
+from mock_server.jobs import results
 from mock_server.jobs.status import Status
 from mock_server.version import __version__
 
@@ -46,6 +50,8 @@ bp = Blueprint(
 STATUS_NAMES = {int(s): s.name.lower() for s in Status}
 OUTCOMES = ("accepted", "ok", "rejected", "error", "fault")
 JOBS_LIMIT = 100
+JOBS_SCAN = 500  # jobs the page looks through (newest) when it filters by model
+PREVIEW_NOUNS = {"videos": "video", "images": "images", "musics": "music"}
 JOURNAL_LIMIT = 500  # journal entries a page looks through (newest), before filtering
 POLL_MS = 1000  # how often the page polls the admin API; ?poll=MS overrides (100..60000)
 SCENARIOS = (
@@ -118,6 +124,14 @@ def _guard() -> Response | None:
             message="The mock listens on a non-loopback address without an admin token, so "
             "the admin API and this dashboard are off; start it with --admin-token TOKEN "
             "and open /_mock/ui?token=TOKEN.",
+        )
+    if request.endpoint != "dashboard.static":  # script and style are no secret
+        check_site(  # another site's page or a DNS-rebinding name: 403 in the envelope
+            current_app.config,
+            method=request.method,
+            host=request.host,
+            headers=dict(request.headers),
+            token_given=bool(token),  # and it matched, as checked above
         )
     return None
 
@@ -237,13 +251,20 @@ def _filtered_page(
 # pages
 @bp.get("")
 def jobs_page() -> BaseResponse:
-    """The jobs, newest first, with the controls."""
+    """The jobs, newest first, with the controls; ?key=&model= filter them."""
+    model = request.args.get("model", "").strip()
 
     def context(control: MockControl, key: str | None) -> dict[str, Any]:
-        jobs = control.jobs(key=key, limit=JOBS_LIMIT)
+        seen = control.jobs(key=key, limit=JOBS_SCAN if model else JOBS_LIMIT)
+        jobs = [job for job in seen if not model or job["model"] == model][:JOBS_LIMIT]
         return {
             "jobs": jobs,
-            "keys": sorted({job["key"] for job in jobs}),
+            "keys": sorted({job["key"] for job in seen}),
+            "model": model,
+            "models": sorted(
+                {*MODELS, *(job["model"] for job in seen), *([model] if model else [])}
+            ),
+            "jobs_scan": JOBS_SCAN,
             "rules": _rules(control),
             "scenarios": SCENARIOS,
             "faults": FAULTS,
@@ -299,7 +320,19 @@ def job_page(job_id: str) -> Response:
         entries=list(reversed(entries)),
         journal_limit=JOURNAL_LIMIT,
         video_url=url_for("files.result_file", job_id=job_id),
+        preview=_preview(control, job_id),
     )
+
+
+def _preview(control: MockControl, job_id: str) -> dict[str, Any]:
+    """What the job page shows once the job succeeds: its output kind (videos, images,
+    musics), the word for it, and its result entries with URLs relative to this site."""
+    record = control.store.get_job(job_id)
+    if record is None:  # reset meanwhile
+        return {"kind": "videos", "noun": "video", "files": []}
+    kind = results.output_kind(record)
+    files = next(iter(results.result(record, results.AUTO, request.script_root).values()))
+    return {"kind": kind, "noun": PREVIEW_NOUNS.get(kind, "video"), "files": files}
 
 
 def _redirect_fingerprinted(endpoint: str, key: str) -> BaseResponse:

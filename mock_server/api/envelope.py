@@ -1,6 +1,12 @@
 """The API's error envelope and the app's error handlers: every error answers the envelope,
 never HTML, never a bare 500. The text goes in both ``message`` and ``info``
 (A-error-message-info), and nothing else goes in the body; diagnostics go in X-Mock-* headers.
+
+With the runtime setting ``error_status`` "200" (``--error-status 200``, A-error-http-status),
+every error of the real API's routes (``/api/...``), the faults' 429/5xx included, answers
+HTTP 200 with its non-zero code; every header stays (``Retry-After`` too), and
+``X-Mock-Error-Status`` names the status the error has otherwise. The admin API, the result
+files and /openapi.json keep their real statuses.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from mock_server.errors import (
     ConfigError,
     Problem,
 )
+
+ERROR_STATUS_HEADER = "X-Mock-Error-Status"
 
 
 def envelope(code: int, text: str) -> dict[str, Any]:
@@ -79,7 +87,25 @@ def _http_error(error: HTTPException) -> Response:
 
 def _respond(error: ApiError) -> Response:
     g.error_code = error.code
-    return error_response(error)
+    response = error_response(error)
+    if _errors_as_200():
+        g.error_http_status = response.status_code  # the journal's status: the error's own
+        response.headers[ERROR_STATUS_HEADER] = str(response.status_code)
+        response.status_code = 200
+    return response
+
+
+def _errors_as_200() -> bool:
+    """Say whether this request's errors answer HTTP 200 (A-error-http-status)."""
+    if not request.path.startswith("/api/"):
+        return False
+    snapshot = g.get("snapshot")  # the routes' one store read, when they made it
+    try:
+        runtime = snapshot[0] if snapshot else extensions.store(current_app).runtime()
+    except Exception:  # the store itself failed: answer the error with its own status
+        current_app.logger.exception("could not read the runtime settings")
+        return False
+    return bool(runtime.error_status == "200")
 
 
 def _config_error(error: ConfigError) -> Response:

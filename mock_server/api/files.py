@@ -1,25 +1,55 @@
-"""The result files the mock serves, as a CDN would: no key needed, cacheable, ranges."""
+"""The result files the mock serves, as a CDN would: no key needed, cacheable, ranges.
+
+Which files a job has, and what each holds, is `jobs/results.py`'s: ``/files/<job_id>.mp4``
+for a video job, ``/files/<job_id>/<n>.<ext>`` for images, ``/files/<job_id>/music-<n>.wav``
+and ``/files/<job_id>/cover-<n>.jpg`` for songs. Only a succeeded job has files; anything
+else answers 404 in the API's envelope.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, send_file
+from pathlib import Path
+
+from flask import Blueprint, Response, g, request, send_file
 
 from mock_server.api.routes import service
-from mock_server.catalog.registry import MODELS
-from mock_server.data.videos import video_path
+from mock_server.errors import NOT_FOUND, ApiError
+from mock_server.jobs import results
 
 bp = Blueprint("files", __name__)
+MAX_AGE = 3600
 
 
 @bp.get("/files/<job_id>.mp4")
 def result_file(job_id: str) -> Response:
     """Serve a succeeded job's result video."""
+    return _serve(job_id, f"{job_id}.mp4")
+
+
+@bp.get("/files/<job_id>/<name>")
+def job_file(job_id: str, name: str) -> Response:
+    """Serve one of a succeeded job's result images, songs or covers."""
+    return _serve(job_id, f"{job_id}/{name}")
+
+
+def _serve(job_id: str, name: str) -> Response:
     job = service().succeeded(job_id)
     g.job_id = job.id
-    spec = MODELS[job.model]
-    path = video_path(spec.aspect_ratio(job.args), spec.duration(job.args))
-    response = send_file(
-        path, mimetype="video/mp4", conditional=True, max_age=3600, download_name=f"{job.id}.mp4"
-    )
+    found = results.result_file(job, name)
+    if found is None:
+        listed = ", ".join(f"/files/{n}" for n in results.file_names(job))
+        raise ApiError(404, NOT_FOUND, f"job {job.id} has no file /files/{name}; it has {listed}")
+    download = name.replace("/", "-")
+    if isinstance(found, Path):
+        response = send_file(
+            found, mimetype="video/mp4", conditional=True, max_age=MAX_AGE, download_name=download
+        )
+    else:
+        response = Response(found.data, mimetype=found.mimetype)
+        response.set_etag(found.etag)
+        response.cache_control.public = True
+        response.cache_control.max_age = MAX_AGE
+        response.headers.set("Content-Disposition", "inline", filename=download)
+        response.make_conditional(request, accept_ranges=True, complete_length=len(found.data))
     del response.headers["Date"]  # the HTTP server adds its own; two confuse clients
     return response

@@ -2,10 +2,16 @@
 
 Routes put what they learn on ``flask.g`` (owner, job id, problems); one after-request
 hook writes the entry to the store, so every worker's requests land in one journal.
+
+``status`` is the answer's status by its kind, ``sent_status`` the HTTP status sent: they
+differ only for an error answered as HTTP 200 under ``--error-status 200``
+(A-error-http-status), whose ``status`` stays the error's own (404, 429, 503...), so the
+outcome and the client checks read it alike in either mode.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import time
 from datetime import datetime, timezone
@@ -29,13 +35,24 @@ def _start() -> None:
     g.started = time.perf_counter()
 
 
+def _clock(ctx: Any) -> float | None:
+    """Return the clock time of a request its route did not stamp (None on the per-poll
+    clock, as for queries): the client checks time retries and repeated creates by it."""
+    snapshot = ctx.get("snapshot")  # the route's one store read, when it made it
+    runtime = snapshot[0] if snapshot else extensions.store(current_app).runtime()
+    if runtime.clock == "per-poll":
+        return None
+    now: float = extensions.clock(current_app).now(runtime)
+    return now
+
+
 def _entry(response: Response) -> dict[str, Any]:
     # Proxies resolved once: this runs on every request.
     req, ctx = request._get_current_object(), g._get_current_object()  # type: ignore[attr-defined]
     environ = req.environ
     key = bearer_key(environ.get("HTTP_AUTHORIZATION"))
     hidden = [key] if key else []
-    status = response.status_code
+    status = ctx.get("error_http_status", response.status_code)
     fault = ctx.get("fault")
     if fault:
         outcome = "fault"
@@ -44,7 +61,8 @@ def _entry(response: Response) -> dict[str, Any]:
     else:
         outcome = "accepted" if req.path.endswith("/create") else "ok"
     query = environ.get("QUERY_STRING", "")
-    body: bytes = ctx.get("body", b"")[:BODY_LIMIT]
+    full: bytes = ctx.get("body", b"")
+    body = full[:BODY_LIMIT]
     return {
         "request_id": secrets.token_hex(8),
         "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
@@ -54,15 +72,18 @@ def _entry(response: Response) -> dict[str, Any]:
         "headers": {name: environ[var] for name, var in _HEADERS if var in environ},
         "key": fingerprint(key) if key else None,
         "status": status,
+        "sent_status": response.status_code,
         "code": ctx.get("error_code", 0 if status < 400 else None),
         "outcome": outcome,
         "job_id": ctx.get("job_id"),
         "job_status": ctx.get("job_status"),
-        "clock": ctx.get("clock"),
+        "clock": ctx.get("clock") if "clock" in ctx else _clock(ctx),
+        "retry_after": response.headers.get("Retry-After"),
         "problems": [p.as_dict() for p in ctx.get("problems", ())],
         "fault": fault,
         "scenario": ctx.get("scenario"),
         "body": redact(body.decode("utf-8", "replace"), hidden) if body else "",
+        "body_sha256": hashlib.sha256(full).hexdigest()[:16] if full else None,
         "duration_ms": round((time.perf_counter() - ctx.get("started", 0.0)) * 1000, 3),
     }
 

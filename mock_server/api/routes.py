@@ -8,7 +8,8 @@ import functools
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from mock_server import extensions
-from mock_server.api.auth import authenticate
+from mock_server.api import uploads
+from mock_server.api.auth import authenticate, key_name
 from mock_server.api.envelope import problems_header
 from mock_server.catalog.registry import MODELS
 from mock_server.control import faults, injections
@@ -16,7 +17,7 @@ from mock_server.data import schemas
 from mock_server.errors import INVALID_PARAMETER, ApiError
 from mock_server.jobs import lifecycle, scenarios
 from mock_server.jobs.service import JobService
-from mock_server.state.records import Injection, Job, Runtime
+from mock_server.state.records import Injection, Runtime
 from mock_server.validation.request import parse_json_body, validate_create
 
 bp = Blueprint("api", __name__)
@@ -44,7 +45,10 @@ def _take(kind: str, owner: str | None, endpoint: str) -> Injection | None:
 
 
 def _faults(endpoint: str, owner: str) -> Response | None:
-    """Apply the fault this request draws, if any; a dropped connection returns a stub."""
+    """Apply the fault this request draws, if any; a dropped connection returns a stub.
+
+    ``ack-lost`` returns None: the request is carried out (a create stores and charges its
+    job, and ``g.job_id`` names it in the journal), then the middleware drops the answer."""
     header = request.headers.get(faults.HEADER)
     chosen = faults.tokens(header) if header else None
     if chosen is None and (waiting := _take("fault", owner, endpoint)):
@@ -60,17 +64,17 @@ def _faults(endpoint: str, owner: str) -> Response | None:
     if kind is None:
         return None
     request.environ[faults.DROP_KEY] = kind
+    if kind == faults.ACK_LOST:
+        return None
     return Response(b"", status=200)
 
 
 def service() -> JobService:
     """Return the job flow over this app's parts."""
     app = current_app
+    clock = extensions.clock(app)
     return JobService(
-        extensions.store(app),
-        extensions.clock(app),
-        extensions.dispatcher(app),
-        app.config["PRICES"],
+        extensions.store(app), clock, extensions.dispatcher(app), app.config["PRICES"], clock.wall
     )
 
 
@@ -84,7 +88,12 @@ def create_job() -> Response:
     body = parse_json_body(request.content_type, g.body)
     runtime = _snapshot()[0]
     try:
-        valid = validate_create(body, profile=runtime.profile)
+        valid = validate_create(
+            body,
+            profile=runtime.profile,
+            uploads=uploads.image_lookup(),
+            unknown_models=current_app.config["UNKNOWN_MODELS"],
+        )
     except ApiError as error:
         g.problems = error.problems
         raise
@@ -96,7 +105,8 @@ def create_job() -> Response:
         lambda: _take("scenario", owner, "create"),
     )
     g.scenario = ",".join(chosen) or None
-    job = jobs.create(owner, valid, chosen, runtime, _base_url())
+    name = key_name(request.headers.get("Authorization"), current_app.config["API_KEYS"])
+    job = jobs.create(owner, valid, chosen, runtime, _base_url(), key_name=name)
     g.job_id = job.id
     response = jsonify({"code": 0, "data": {"amount": job.amount, "job_id": job.id}})
     if valid.warnings:
@@ -120,7 +130,7 @@ def query_job() -> Response:
     runtime = _snapshot()[0]
     job, now = service().query(owner, job_id, runtime)
     g.job_id = job.id
-    data = lifecycle.job_data(job, runtime, now, file_url(job))
+    data = lifecycle.job_data(job, runtime, now, _base_url())
     # The per-poll clock stands still, so the journal's clock would say every poll came at
     # once: it is left out, and the poll-rate check skips those entries.
     g.job_status, g.clock = data["status"], None if runtime.clock == "per-poll" else now
@@ -137,11 +147,6 @@ def _base_url() -> str:
 @functools.lru_cache(maxsize=256)
 def _host_url(scheme: str, host: str) -> str:
     return f"{scheme}://{host}"
-
-
-def file_url(job: Job) -> str:
-    """Return the URL of the job's result video."""
-    return lifecycle.result_url(_base_url(), job.id)
 
 
 @bp.get("/openapi.json")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mock_server.callbacks.lanes import destination_of
 from mock_server.jobs import lifecycle
 from mock_server.jobs.lifecycle import Change
 from mock_server.jobs.status import Status
@@ -22,8 +23,7 @@ def planner(runtime: Runtime, now: float) -> lifecycle.Planner:
             return []
         if change.status == Status.PROCESSING and runtime.callback_events != "all":
             return []
-        url = lifecycle.result_url(job.base_url, job.id)
-        data = lifecycle.data_for(job, change.status, runtime.result_key, url)
+        data = lifecycle.data_for(job, change.status, runtime, job.base_url)
         body = {"code": 0, "data": {**data, "job_id": job.id}}
         return variants(job, change, body, now)
 
@@ -34,7 +34,16 @@ def variants(job: Job, change: Change, body: dict[str, Any], now: float) -> list
     """Apply the job's adversarial callback setting (scenario ``callback:...``)."""
     mode = job.outcome.callback or ""
     due = min(change.at, now)
-    base = Delivery(id=0, job_id=job.id, url=str(job.callback_url), body=body, due_at=due)
+    url = str(job.callback_url)
+    base = Delivery(
+        id=0,
+        job_id=job.id,
+        url=url,
+        body=body,
+        due_at=due,
+        destination=destination_of(url),
+        queued_at=now,
+    )
     if mode == "drop":
         base.state = "dropped"
         return [base]

@@ -31,7 +31,7 @@ JOB_ASSUMPTIONS = (
     "A-result-key",
     "A-timing",
 )
-FAILED_JOB_ASSUMPTIONS = ("A-failed-refunded", "A-failed-reason-field", "A-failure-reasons")
+FAILED_JOB_ASSUMPTIONS = ("A-failed-refunded", "A-failed-error-field", "A-failure-reasons")
 _PRICES = strategies.MODEL.price_per_second
 _CHEAPEST = min(_PRICES, key=_PRICES.__getitem__)  # planned jobs use the cheapest mode
 

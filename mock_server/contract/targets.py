@@ -42,6 +42,14 @@ class Controls(Protocol):
         """Move the mock's clock forward."""
         ...
 
+    def clock_mode(self) -> tuple[str, float]:
+        """Return the mock's clock mode and speed."""
+        ...
+
+    def set_clock(self, mode: str, *, speed: float | None = None) -> None:
+        """Switch the mock's clock mode (and speed) without a jump in time."""
+        ...
+
     def add_fault(self, fault: str, *, key: Secret, endpoint: str) -> None:
         """Answer the next request of `key` to `endpoint` with `fault`."""
         ...
@@ -76,6 +84,15 @@ class InProcessControls:
     def advance(self, seconds: float) -> None:
         """Move the mock's clock forward (callbacks due by then are sent first)."""
         self.control.advance(seconds)
+
+    def clock_mode(self) -> tuple[str, float]:
+        """Return the mock's clock mode and speed."""
+        runtime = self.control.runtime()
+        return runtime.clock, runtime.speed
+
+    def set_clock(self, mode: str, *, speed: float | None = None) -> None:
+        """Switch the mock's clock mode (and speed) without a jump in time."""
+        self.control.set_clock(mode, speed=speed)
 
     def add_fault(self, fault: str, *, key: Secret, endpoint: str) -> None:
         """Answer the next request of `key` to `endpoint` with `fault`."""
@@ -121,6 +138,15 @@ class HttpControls:
     def advance(self, seconds: float) -> None:
         """Move the mock's clock forward (callbacks due by then are sent first)."""
         self._call("POST", "/clock/advance", {"seconds": seconds})
+
+    def clock_mode(self) -> tuple[str, float]:
+        """Return the mock's clock mode and speed."""
+        view = self._call("GET", "/clock")
+        return str(view["clock"]), float(view["speed"])
+
+    def set_clock(self, mode: str, *, speed: float | None = None) -> None:
+        """Switch the mock's clock mode (and speed) without a jump in time."""
+        self._call("POST", "/clock", {"mode": mode, **({"speed": speed} if speed else {})})
 
     def add_fault(self, fault: str, *, key: Secret, endpoint: str) -> None:
         """Answer the next request of `key` to `endpoint` with `fault`."""

@@ -7,7 +7,10 @@ a seed and a probability per endpoint. Tokens:
 - ``429`` (rate limit, code 1302, A-rate-limit), ``429:concurrency`` (1303),
   ``429:balance`` (1102)
 - ``500``, ``502``, ``503``, ``504``
+- ``3000`` (code 3000, "upstream unstable", HTTP 502: A-upstream-unstable)
 - ``reset`` (the connection is reset), ``empty`` (closed without an answer)
+- ``ack-lost`` (the request is carried out, then the connection is closed without its
+  answer: on create the job is stored and charged, and the journal entry names it)
 - ``latency:MS`` or ``latency:MIN-MAX`` (added before answering; combine with another)
 - ``retry-after:SECONDS`` (the Retry-After of a 429 or 503; default 1)
 """
@@ -32,6 +35,7 @@ from mock_server.errors import (
     SERVER_ERROR,
     TIMEOUT,
     UNAVAILABLE,
+    UPSTREAM_UNSTABLE,
     ApiError,
 )
 from mock_server.tokens import parse_tokens
@@ -39,12 +43,14 @@ from mock_server.tokens import parse_tokens
 HEADER = "X-Mock-Fault"
 ENDPOINTS = ("create", "query")
 DROP_KEY = "shortapi.drop"
+ACK_LOST = "ack-lost"
+_DROPS = ("reset", "empty", ACK_LOST)
 _USAGE = (
-    "429, 429:concurrency, 429:balance, 500, 502, 503, 504, reset, empty, latency:MS, "
-    "latency:MIN-MAX or retry-after:SECONDS"
+    "429, 429:concurrency, 429:balance, 500, 502, 503, 504, 3000, reset, empty, ack-lost, "
+    "latency:MS, latency:MIN-MAX or retry-after:SECONDS"
 )
 _TOKENS = re.compile(
-    r"^(429(?::(?:rate|concurrency|balance))?|500|502|503|504|reset|empty|"
+    r"^(429(?::(?:rate|concurrency|balance))?|500|502|503|504|3000|reset|empty|ack-lost|"
     r"latency:\d+(?:-\d+)?|retry-after:\d+)$"
 )
 _STATUS = {
@@ -60,6 +66,7 @@ _STATUS = {
     "502": (502, SERVER_ERROR, "bad gateway"),
     "503": (503, UNAVAILABLE, "service unavailable; retry later"),
     "504": (504, TIMEOUT, "gateway timeout"),
+    "3000": (502, UPSTREAM_UNSTABLE, "upstream unstable; retry later"),
 }
 
 
@@ -121,7 +128,9 @@ def draw(spec: dict[str, Any], endpoint: str, count: int) -> str | None:
 
 
 def apply(chosen: Iterable[str], *, sleep: Callable[[float], None] = time.sleep) -> str | None:
-    """Act on fault tokens: wait for latency, raise a status, or return "reset"/"empty"."""
+    """Act on fault tokens: wait for latency, raise a status, or return the way the
+    connection is dropped: "reset" or "empty" (at once), "ack-lost" (after the request is
+    carried out: the caller goes on, and the middleware drops the answer)."""
     chosen = list(chosen)
     retry_after = "1"
     for token in chosen:
@@ -133,7 +142,7 @@ def apply(chosen: Iterable[str], *, sleep: Callable[[float], None] = time.sleep)
         elif name == "retry-after":
             retry_after = arg
     for token in chosen:
-        if token in ("reset", "empty"):
+        if token in _DROPS:
             return token
         if token in _STATUS:
             status, code, text = _STATUS[token]
@@ -161,7 +170,7 @@ class DropConnection:
             # client library would see.
             if kind == "reset":
                 raise ConnectionResetError("connection reset by the mock (fault: reset)")
-            raise ConnectionAbortedError("connection closed without an answer (fault: empty)")
+            raise ConnectionAbortedError(f"connection closed without an answer (fault: {kind})")
         if kind == "reset":
             # SO_LINGER 0 makes the close send RST instead of FIN. The server still holds
             # this socket object, so its descriptor is swapped (dup2) for one whose peer is

@@ -30,6 +30,8 @@ _SETTINGS = {
     "profile": config_module.PROFILES,
     "result_key": config_module.RESULT_KEYS,
     "callback_events": ("terminal", "all"),
+    "error_status": config_module.ERROR_STATUSES,
+    "failed_status": config_module.FAILED_STATUSES,
 }
 
 
@@ -71,23 +73,38 @@ class MockControl:
         return self.clock.now()
 
     def advance(self, seconds: float) -> float:
-        """Move the clock forward; status changes and callbacks due by then happen first."""
-        now = self.clock.advance(seconds)
-        self.dispatcher.run_until(now)
-        self.dispatcher.wait_for_due(now)
+        """Move the clock forward; status changes and callbacks due by then happen first
+        (waiting on receivers at most one callback timeout in all, callbacks/budget.py)."""
+        with self.dispatcher.budget():
+            now = self.clock.advance(seconds)
+            # What was due before this advance is late: its attempt counts as made now.
+            since = now - float(seconds) if seconds else None
+            self.dispatcher.run_until(now, since=since)
+            self.dispatcher.wait_for_due(now, since=since)
         return now
 
     def run_all(self, *, limit: float = 86_400.0) -> float:
-        """Advance until no job and no callback is pending (stuck jobs aside); return now."""
-        now = self.now()
-        self.dispatcher.run_until(now)
-        for _ in range(10_000):
-            due = [
-                t for t in (self.store.next_delivery_at(), self._next_job_event()) if t is not None
-            ]
-            if not due or min(due) - now > limit:
-                break
-            now = self.advance(max(min(due) - now, 0.0))
+        """Advance until no job and no callback is pending (stuck jobs aside, and callbacks
+        still in flight once one callback timeout of waiting is spent); return now."""
+        with self.dispatcher.budget() as budget:
+            now = self.now()
+            self.dispatcher.run_until(now)
+            overdue = False
+            for _ in range(10_000):
+                due = [
+                    t
+                    for t in (self.store.next_delivery_at(), self._next_job_event())
+                    if t is not None
+                ]
+                if not due or min(due) - now > limit or budget.spent:
+                    break
+                if min(due) <= now:  # still due after an advance: in flight, or never answered
+                    if overdue:
+                        break
+                    overdue = True
+                else:
+                    overdue = False
+                now = self.advance(max(min(due) - now, 0.0))
         return now
 
     def _next_job_event(self) -> float | None:
@@ -199,8 +216,8 @@ class MockControl:
         return self.clock.set_mode(mode, speed=speed)
 
     def configure(self, **settings: Any) -> Runtime:
-        """Change runtime settings: profile, result_key, callback_events, queued_seconds,
-        processing_seconds."""
+        """Change runtime settings: profile, result_key, callback_events, error_status,
+        failed_status, queued_seconds, processing_seconds."""
         changes: dict[str, Any] = {}
         for name, value in settings.items():
             if name in _SETTINGS:
@@ -211,8 +228,8 @@ class MockControl:
                 changes[name.replace("_seconds", "_for")] = check_seconds(value)
             else:
                 raise ConfigError(
-                    f"unknown setting {name!r}; use profile, result_key, "
-                    "queued_seconds or processing_seconds"
+                    f"unknown setting {name!r}; use profile, result_key, callback_events, "
+                    "error_status, failed_status, queued_seconds or processing_seconds"
                 )
         return self.store.update_runtime(lambda r: dataclasses.replace(r, **changes))
 
@@ -237,6 +254,7 @@ class MockControl:
             "amount": job.amount,
             "status": lifecycle.status(job, runtime, now),
             "timeline": lifecycle.timeline(job, runtime, now),
+            "answer": lifecycle.job_data(job, runtime, now, job.base_url),
             "outcome": job.outcome.to_dict(),
             "created_at": job.created_at,
             "created_wall": job.created_wall,

@@ -85,6 +85,12 @@ def fast_check(name: str) -> Callable[[Any], bool]:
     return checked
 
 
+def reload() -> None:
+    """Forget every file read and validator built (a user model file changed on disk)."""
+    for cached in (load, registry, validator, fast_check):
+        cached.cache_clear()
+
+
 def assumptions() -> list[dict[str, Any]]:
     """Return the entries of the assumptions register."""
     entries: list[dict[str, Any]] = load("assumptions.json")["assumptions"]
@@ -113,20 +119,29 @@ def bundled_openapi(models: Iterable[tuple[str, str]]) -> dict[str, Any]:
         "create-request.json",
         "create-response.json",
         "query-response.json",
+        "upload-response.json",
         "callback.json",
         "error.json",
     ]
     branches = []
     for model, args_file in models:
         pending.append(args_file)
-        branches.append(
-            {
-                "properties": {
-                    "model": {"const": model},
-                    "args": {"$ref": f"#/components/schemas/{_component_name(args_file)}"},
-                }
-            }
-        )
+        branch: dict[str, Any] = {
+            "title": model,
+            "properties": {
+                "model": {"const": model},
+                "args": {"$ref": f"#/components/schemas/{_component_name(args_file)}"},
+            },
+        }
+        block = load(args_file).get("x-shortapi", {})
+        if block.get("complete") is False:  # A-partial-models
+            cut = f" ({block['cut_note']})" if block.get("cut_note") else ""
+            branch["description"] = (
+                f"Partially documented: the model's page was cut{cut}. The args it shows are "
+                "enforced; others are accepted with a warning (X-Mock-Warnings)."
+            )
+            branch["x-partial"] = True
+        branches.append(branch)
     seen: set[str] = set()
     while pending:
         name = pending.pop()

@@ -1,6 +1,7 @@
 """Where status changes are decided: a job's status is derived from the clock.
 
-0 queued -> 1 processing -> 2 succeeded (with result) or 3 failed (refunded, reason).
+0 queued -> 1 processing -> 2 succeeded (with result) or 3 failed (refunded, error; a
+variant reports 4).
 Nothing sleeps: the status at any moment follows from when the job was created and
 how long each phase lasts (or, on the per-poll clock, how often it was queried).
 """
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
+from mock_server.jobs import results
 from mock_server.jobs.accounts import refund_of
 from mock_server.jobs.status import Stage, Status
 from mock_server.state.protocol import StageMove, Store
@@ -62,20 +65,47 @@ def timeline(job: Job, runtime: Runtime, now: float) -> list[dict[str, Any]]:
     return [{"status": s, "at": at} for s, at in steps if ran >= at - start]
 
 
-def job_data(job: Job, runtime: Runtime, now: float, file_url: str) -> dict[str, Any]:
+def job_data(job: Job, runtime: Runtime, now: float, base_url: str) -> dict[str, Any]:
     """Return the ``data`` object of a query response for `job` at `now`."""
-    return data_for(job, status(job, runtime, now), runtime.result_key, file_url)
+    return data_for(job, status(job, runtime, now), runtime, base_url)
 
 
-def data_for(job: Job, current: int, result_key: str, file_url: str) -> dict[str, Any]:
-    """Return the ``data`` object describing `job` at status `current`."""
-    data: dict[str, Any] = {"id": job.id, "status": current}
+def data_for(job: Job, current: int, runtime: Runtime, base_url: str) -> dict[str, Any]:
+    """Return the ``data`` object describing `job` at status `current`: the job record as
+    public clients decode it (A-query-data-id). Every value keeps one JSON type: strings stay
+    strings, ``refunded`` is always a bool; ``error`` and ``finished_at`` appear once they
+    hold something."""
+    final = current in (Status.SUCCEEDED, Status.FAILED)
+    queued, processing = phases(job, runtime)
+    changed = {
+        Status.QUEUED: 0.0,
+        Status.PROCESSING: queued,
+    }.get(Status(current), queued + processing)
+    data: dict[str, Any] = {
+        "id": job.id,
+        "key_name": job.key_name,
+        "model": job.model,
+        "args": job.args,
+        "status": runtime.failed_status if current == Status.FAILED else int(current),
+        "credit": job.amount,
+        "refunded": current == Status.FAILED,
+        "created_at": timestamp(job.created_wall),
+        "updated_at": timestamp(job.created_wall + changed),
+    }
+    if final:
+        data["finished_at"] = data["updated_at"]
     if current == Status.SUCCEEDED:
-        data["result"] = {result_key: [{"url": file_url}]}
+        data["result"] = results.result(job, runtime.result_key, base_url)
     elif current == Status.FAILED:
-        data["refunded"] = True
-        data["reason"] = job.outcome.reason or "internal error"
+        data["error"] = job.outcome.reason or "internal error"
     return data
+
+
+def timestamp(wall: float) -> str:
+    """Return unix time `wall` as the API's time string (A-job-timestamps): RFC 3339 in UTC
+    with milliseconds, e.g. ``2026-12-01T09:34:12.123Z``."""
+    moment = datetime.fromtimestamp(wall, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def first_event_at(job: Job, runtime: Runtime) -> float | None:
@@ -88,11 +118,6 @@ def _terminal_at(job: Job) -> float | None:
 
 
 Planner = Callable[["Change"], Sequence[Delivery]]
-
-
-def result_url(base_url: str, job_id: str) -> str:
-    """Return the URL of a job's result file, served by the mock at `base_url`."""
-    return f"{base_url.rstrip('/')}/files/{job_id}.mp4"
 
 
 def finishes_at(job: Job) -> float:

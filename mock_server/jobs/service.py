@@ -60,12 +60,14 @@ class JobService:
         chosen: list[str],
         runtime: Runtime,
         base_url: str,
+        *,
+        key_name: str = "",
     ) -> Job:
         """Make the job a valid create asks for, with the fate `chosen` tokens give it, and
         store it if the key's account admits it (else raise the API's 429)."""
         outcome, processing_for = scenarios.fate(chosen, runtime.processing_for)
         job = Job(
-            id=secrets.token_hex(16),
+            id=new_job_id(self.wall()),
             owner=owner,
             model=valid.model.id,
             args=valid.args,
@@ -78,6 +80,7 @@ class JobService:
             callback_url=valid.callback_url,
             base_url=base_url,
             warnings=[p.as_dict() for p in valid.warnings],
+            key_name=key_name,
         )
         job.next_event_at = lifecycle.first_event_at(job, runtime)
         self._admit(job, runtime)
@@ -126,6 +129,13 @@ class JobService:
                 f"job {job.id} has no result yet; download it once query answers status 2",
             )
         return job
+
+
+def new_job_id(wall: float) -> str:
+    """Return a new job id shaped like the live API's (A-job-id-format): 24 lowercase hex
+    characters, an ObjectId's layout: 4 bytes of unix seconds, then 8 random bytes, so ids
+    from every worker and every restart are unique and sort by creation second."""
+    return f"{int(wall) & 0xFFFFFFFF:08x}{secrets.token_hex(8)}"
 
 
 def unknown_job(job_id: str) -> ApiError:

@@ -27,4 +27,9 @@ class Stage(IntEnum):
     DONE = 2  # the final status has been settled
 
 
-TERMINAL = (Status.SUCCEEDED, Status.FAILED)
+FAILED_AS_4 = 4
+"""What a failed job reports under the ``failed-status-4`` variant (A-failed-status-4): one
+public client maps 3 and 4 to failed, so a client must treat any status above 2 as final."""
+
+TERMINAL = (Status.SUCCEEDED, Status.FAILED, FAILED_AS_4)
+"""The final statuses a job may report."""

@@ -1,5 +1,6 @@
 """The command line: ``shortapi-mock serve`` runs the mock under gunicorn, ``shortapi-mock
-contract`` the contract suite against a target."""
+contract`` the contract suite against a target, ``shortapi-mock models list`` lists the models
+(`models_cli.py`)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from mock_server.clock import MODES
-from mock_server.config import PROFILES, RESULT_KEYS
+from mock_server.config import ERROR_STATUSES, PROFILES, RESULT_KEYS, UNKNOWN_MODELS
 from mock_server.contract import runner
+from mock_server.serve import models_cli
 from mock_server.version import __version__
 
 DEFAULT_STORE = "sqlite:.shortapi-mock/state.db"
@@ -42,7 +44,28 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=2, help="worker processes")
     serve.add_argument("--threads", type=int, default=2, help="threads per worker")
     serve.add_argument("--profile", choices=PROFILES, default="default")
-    serve.add_argument("--result-key", choices=RESULT_KEYS, default="images")
+    serve.add_argument(
+        "--result-key",
+        choices=RESULT_KEYS,
+        default="auto",
+        help="the key of result files (default auto: by the model's output kind)",
+    )
+    serve.add_argument(
+        "--error-status",
+        choices=ERROR_STATUSES,
+        default="http",
+        help="the HTTP status of API errors: their own (default), or 200 with the non-zero code",
+    )
+    serve.add_argument(
+        "--models-dir", metavar="DIR", help="also serve the model files of this folder"
+    )
+    serve.add_argument(
+        "--unknown-models",
+        choices=UNKNOWN_MODELS,
+        default="reject",
+        help="a model id the catalogue does not hold: invalid model (default), or accept it "
+        "checking only the envelope",
+    )
     serve.add_argument("--queued-seconds", type=float, default=2.0)
     serve.add_argument("--processing-seconds", type=float, default=8.0)
     serve.add_argument(
@@ -61,6 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--admin-token",
         help="require X-Mock-Admin-Token on /_mock/ (needed "
         "to use the admin API when --host is not a loopback address)",
+    )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name the admin API and dashboard answer besides loopback names and the "
+        "bind address, e.g. behind a proxy (repeatable, fnmatch); other names get 403",
     )
     hooks = serve.add_argument_group("callbacks")
     hooks.add_argument(
@@ -81,6 +112,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--callback-timeout", type=float, default=5.0, help="wall seconds for one attempt"
     )
     hooks.add_argument(
+        "--callback-connect-timeout",
+        type=float,
+        default=2.0,
+        help="wall seconds to connect (within the attempt's timeout)",
+    )
+    hooks.add_argument(
+        "--callback-per-destination",
+        type=int,
+        default=4,
+        help="attempts in flight per receiver host:port, per worker",
+    )
+    hooks.add_argument(
+        "--callback-concurrency", type=int, default=32, help="attempts in flight per worker"
+    )
+    hooks.add_argument(
+        "--callback-max-age",
+        type=float,
+        default=3600.0,
+        help="clock seconds after which a pending callback is expired, not sent",
+    )
+    hooks.add_argument(
         "--callback-allow-host",
         action="append",
         metavar="PATTERN",
@@ -94,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="never call back to hosts matching (repeatable, fnmatch)",
     )
     runner.add_parser(commands)
+    models_cli.add_parser(commands)
     return parser
 
 
@@ -105,6 +158,9 @@ def app_config(args: argparse.Namespace) -> dict[str, Any]:
         "SPEED": args.speed,
         "PROFILE": args.profile,
         "RESULT_KEY": args.result_key,
+        "ERROR_STATUS": args.error_status,
+        "MODELS_DIR": args.models_dir,
+        "UNKNOWN_MODELS": args.unknown_models,
         "QUEUED_SECONDS": args.queued_seconds,
         "PROCESSING_SECONDS": args.processing_seconds,
         "API_KEYS": frozenset(args.api_keys) if args.api_keys else None,
@@ -114,10 +170,16 @@ def app_config(args: argparse.Namespace) -> dict[str, Any]:
         "CALLBACK_BACKOFF": args.callback_backoff,
         "CALLBACK_BACKOFF_MAX": args.callback_backoff_max,
         "CALLBACK_TIMEOUT": args.callback_timeout,
+        "CALLBACK_CONNECT_TIMEOUT": args.callback_connect_timeout,
+        "CALLBACK_PER_DESTINATION": args.callback_per_destination,
+        "CALLBACK_CONCURRENCY": args.callback_concurrency,
+        "CALLBACK_MAX_AGE": args.callback_max_age,
         "CALLBACK_ALLOW_HOSTS": args.callback_allow_host,
         "CALLBACK_DENY_HOSTS": args.callback_deny_host,
         "ADMIN_TOKEN": args.admin_token,
         "ADMIN_OPEN": is_loopback(args.host),
+        "BIND_HOSTS": (args.host,),
+        "ALLOWED_HOSTS": tuple(args.allowed_host),
     }
 
 
@@ -138,7 +200,8 @@ def banner(base_url: str, args: argparse.Namespace) -> str:
         [
             f"shortapi-mock {__version__} serving on {base_url}",
             f"  store {args.store}, clock {args.clock} x{args.speed}, {args.workers} worker(s), "
-            f"profile {args.profile}, result key {args.result_key}",
+            f"profile {args.profile}, result key {args.result_key}"
+            + (", errors as HTTP 200" if args.error_status == "200" else ""),
             f"  dashboard: {base_url}/_mock/ui  admin: {base_url}/_mock/health  "
             f"openapi: {base_url}/openapi.json",
             "try:",
@@ -160,6 +223,9 @@ def serve(args: argparse.Namespace) -> int:
             "--store sqlite:PATH (or --workers 1)",
             file=sys.stderr,
         )
+        return 2
+    if args.models_dir and (problem := models_cli.load(args.models_dir)):
+        print(f"shortapi-mock: {problem}", file=sys.stderr)  # here, not in every worker
         return 2
     config = app_config(args)
     if args.store.startswith("sqlite:") and args.reset:
@@ -195,4 +261,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "serve":
         return serve(args)
+    if args.command == "models":
+        return models_cli.run(args)
     return 2  # pragma: no cover - argparse requires a command

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import OrderedDict, defaultdict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
 from mock_server.jobs.status import Stage
-from mock_server.state.protocol import Admission, Pick, StageMove
+from mock_server.state.protocol import Admission, Pick, StageMove, Upload
 from mock_server.state.records import Account, Delivery, Injection, Job, Runtime
 
 _Record = TypeVar("_Record", Job, Account)
@@ -37,9 +37,11 @@ class MemoryStore:
         self._unsettled: dict[str, Job] = {}
         self._accounts: dict[str, Account] = {}
         self._deliveries: dict[int, Delivery] = {}
+        self._pending: dict[int, Delivery] = {}  # the pending ones among them (same objects)
         self._injections: dict[int, Injection] = {}
         self._counts: defaultdict[str, int] = defaultdict(int, journal=journal_seq)
         self._journal: deque[dict[str, Any]] = deque(maxlen=self._journal_limit)
+        self._uploads: OrderedDict[str, Upload] = OrderedDict()
         self._seq = 0
 
     def _next_id(self) -> int:
@@ -150,7 +152,14 @@ class MemoryStore:
         with self._lock:
             delivery = dataclasses.replace(delivery, id=self._next_id())
             self._deliveries[delivery.id] = delivery
+            self._index_pending(delivery)
             return delivery.id
+
+    def _index_pending(self, delivery: Delivery) -> None:
+        if delivery.state == "pending":
+            self._pending[delivery.id] = delivery
+        else:
+            self._pending.pop(delivery.id, None)
 
     def claim_deliveries(
         self, now: float, wall: float, *, hold: float, limit: int = 50
@@ -170,7 +179,8 @@ class MemoryStore:
 
     def save_delivery(self, delivery: Delivery) -> None:
         with self._lock:
-            self._deliveries[delivery.id] = dataclasses.replace(delivery)
+            self._deliveries[delivery.id] = stored = dataclasses.replace(delivery)
+            self._index_pending(stored)
 
     def list_deliveries(self, *, limit: int = 100, job_id: str | None = None) -> list[Delivery]:
         with self._lock:
@@ -191,6 +201,61 @@ class MemoryStore:
         with self._lock:
             pending = [d.due_at for d in self._deliveries.values() if d.state == "pending"]
             return min(pending, default=None)
+
+    def claim_due(
+        self,
+        now: float,
+        wall: float,
+        *,
+        hold: float,
+        limit: int = 50,
+        skip_destinations: Collection[str] = (),
+        skip_jobs: Collection[str] = (),
+        destination: str | None = None,
+    ) -> list[Delivery]:
+        with self._lock:
+            due = sorted(
+                (
+                    d
+                    for d in self._pending.values()
+                    if d.due_at <= now
+                    and d.claimed_until <= wall
+                    and d.destination not in skip_destinations
+                    and d.job_id not in skip_jobs
+                    and destination in (None, d.destination)
+                ),
+                key=lambda d: (d.due_at, d.id),
+            )[:limit]
+            for delivery in due:
+                delivery.claimed_until = wall + hold
+            return [dataclasses.replace(d, attempts=list(d.attempts)) for d in due]
+
+    def save_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        with self._lock:
+            for delivery in deliveries:
+                self.save_delivery(delivery)
+
+    def count_due(self, now: float, *, skip_destinations: Collection[str] = ()) -> int:
+        with self._lock:
+            return sum(
+                1
+                for d in self._pending.values()
+                if d.due_at <= now and d.destination not in skip_destinations
+            )
+
+    def expire_deliveries(self, queued_before: float, wall: float, note: dict[str, Any]) -> int:
+        with self._lock:
+            old = [
+                d
+                for d in self._pending.values()
+                if d.claimed_until <= wall
+                and (d.due_at if d.queued_at is None else d.queued_at) < queued_before
+            ]
+            for delivery in old:
+                delivery.state = "expired"
+                delivery.attempts = [*delivery.attempts, dict(note)]
+                del self._pending[delivery.id]
+            return len(old)
 
     # scenarios and faults
     def add_injection(self, injection: Injection) -> int:
@@ -230,6 +295,20 @@ class MemoryStore:
         with self._lock:
             self._counts[name] += 1
             return self._counts[name]
+
+    # uploads
+    def put_upload(self, upload: Upload, *, max_count: int, max_bytes: int) -> None:
+        with self._lock:
+            self._uploads.pop(upload.id, None)
+            self._uploads[upload.id] = upload
+            total = sum(len(u.data) for u in self._uploads.values())
+            while len(self._uploads) > 1 and (len(self._uploads) > max_count or total > max_bytes):
+                _, oldest = self._uploads.popitem(last=False)
+                total -= len(oldest.data)
+
+    def get_upload(self, upload_id: str) -> Upload | None:
+        with self._lock:
+            return self._uploads.get(upload_id)  # frozen: shared safely
 
     # journal, runtime, lifetime
     def journal_append(self, entry: dict[str, Any]) -> None:

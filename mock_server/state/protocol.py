@@ -7,7 +7,7 @@ as a function (`jobs/accounts.py`), which waiting injection serves a request as 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -69,6 +69,36 @@ class DeliveryStore(Protocol):
     def list_deliveries(self, *, limit: int = 100, job_id: str | None = None) -> list[Delivery]: ...
     def next_delivery_at(self) -> float | None: ...
     def pending_due(self, now: float) -> int: ...
+    def claim_due(
+        self,
+        now: float,
+        wall: float,
+        *,
+        hold: float,
+        limit: int = 50,
+        skip_destinations: Collection[str] = (),
+        skip_jobs: Collection[str] = (),
+        destination: str | None = None,
+    ) -> list[Delivery]:
+        """Claim pending deliveries due by `now` (oldest due first), as `claim_deliveries`,
+        leaving out those whose `destination` or job is in the skip lists (and, given a
+        `destination`, those of any other)."""
+        ...
+
+    def save_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        """Save several deliveries at once (one transaction), as `save_delivery` does."""
+        ...
+
+    def count_due(self, now: float, *, skip_destinations: Collection[str] = ()) -> int:
+        """Count the pending deliveries due by `now`, leaving out those whose
+        `destination` is in `skip_destinations`."""
+        ...
+
+    def expire_deliveries(self, queued_before: float, wall: float, note: dict[str, Any]) -> int:
+        """Mark the unclaimed pending deliveries queued before clock time `queued_before`
+        (`Delivery.queued_at`, else their due time) "expired", `note` appended to their
+        attempts; return how many."""
+        ...
 
 
 class InjectionStore(Protocol):
@@ -90,6 +120,23 @@ class JournalStore(Protocol):
     ) -> list[dict[str, Any]]: ...
 
 
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded image (POST /api/v1/image/send): its id, content type and bytes."""
+
+    id: str
+    content_type: str
+    data: bytes
+
+
+class UploadStore(Protocol):
+    """Uploaded images, bounded: past `max_count` uploads or `max_bytes` in all, the oldest go
+    first (the newest is always kept). Storing an id again makes it the newest."""
+
+    def put_upload(self, upload: Upload, *, max_count: int, max_bytes: int) -> None: ...
+    def get_upload(self, upload_id: str) -> Upload | None: ...
+
+
 class RuntimeStore(Protocol):
     """The settings shared by every worker, the clock's mode and offset among them."""
 
@@ -99,7 +146,14 @@ class RuntimeStore(Protocol):
 
 
 class Store(
-    JobStore, AccountStore, DeliveryStore, InjectionStore, JournalStore, RuntimeStore, Protocol
+    JobStore,
+    AccountStore,
+    DeliveryStore,
+    InjectionStore,
+    JournalStore,
+    RuntimeStore,
+    UploadStore,
+    Protocol,
 ):
     """A whole store: every kind of state, plus reset and close."""
 

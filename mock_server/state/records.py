@@ -64,6 +64,7 @@ class Job:
     base_url: str = ""  # where result files are served, as seen when the job was created
     polls: int = 0
     warnings: list[dict[str, str]] = field(default_factory=list)
+    key_name: str = ""  # the name of the creating key, as query answers it (A-key-name)
     # Settling (jobs/lifecycle.settle): status changes already acted on (a `jobs.status.Stage`:
     # 0, 1 or 2), and the clock time of the next one to act on (None: none is due by the clock).
     stage: int = 0
@@ -88,7 +89,9 @@ class Runtime:
     origin_wall: float = 0.0  # wall time at which realtime clock offset was taken
     offset: float = 0.0  # clock seconds at origin_wall
     profile: str = "default"
-    result_key: str = "images"
+    result_key: str = "auto"  # "auto": by the model's output kind; else forced for all
+    error_status: str = "http"  # "http": errors answer their HTTP status; "200": HTTP 200
+    failed_status: int = 3  # the status a failed job reports: 3, or 4 (a variant)
     queued_for: float = 2.0
     processing_for: float = 8.0
     callback_events: str = "terminal"  # or "all": a callback on every status change
@@ -122,9 +125,14 @@ class Delivery:
     url: str
     body: dict[str, Any]
     due_at: float  # clock seconds of the next attempt
-    state: str = "pending"  # pending | delivered | failed | refused | dropped
+    state: str = "pending"  # pending | delivered | failed | refused | dropped | expired
     attempts: list[dict[str, Any]] = field(default_factory=list)
     claimed_until: float = 0.0  # wall time until which one worker owns the next attempt
+    # The lane the delivery's attempts share (callbacks/lanes.py: "host:port"), and the clock
+    # time it was queued at (its age is measured from it). Empty / None in a delivery stored
+    # before they existed.
+    destination: str = ""
+    queued_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the delivery as a JSON-ready dict."""

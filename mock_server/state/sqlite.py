@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from mock_server.jobs.status import Stage
-from mock_server.state.protocol import Admission, Pick, StageMove
+from mock_server.state import sqlite_uploads
+from mock_server.state.protocol import Admission, Pick, StageMove, Upload
 from mock_server.state.records import (
     Account,
     Delivery,
@@ -232,6 +233,17 @@ class SQLiteStore:
             ),
         )
 
+    def save_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        with self.db.write() as db:
+            db.executemany(
+                "UPDATE deliveries SET state = ?, due_at = ?, claimed_until = ?, data = ? "
+                "WHERE id = ?",
+                [
+                    (d.state, d.due_at, d.claimed_until, json.dumps(d.to_dict()), d.id)
+                    for d in deliveries
+                ],
+            )
+
     def list_deliveries(self, *, limit: int = 100, job_id: str | None = None) -> list[Delivery]:
         if job_id is None:
             rows = (
@@ -267,6 +279,74 @@ class SQLiteStore:
             .fetchone()
         )
         return None if row[0] is None else float(row[0])
+
+    def claim_due(
+        self,
+        now: float,
+        wall: float,
+        *,
+        hold: float,
+        limit: int = 50,
+        skip_destinations: Collection[str] = (),
+        skip_jobs: Collection[str] = (),
+        destination: str | None = None,
+    ) -> list[Delivery]:
+        lanes, jobs = list(skip_destinations), list(skip_jobs)
+        lane = "coalesce(json_extract(data, '$.destination'), '')"
+        only = (f"AND {lane} = ? ", (destination,)) if destination is not None else ("", ())
+        # Look first without the write lock (a backlog makes this scan long), then claim
+        # what is still unclaimed in a short write transaction.
+        rows = (
+            self.db.connection()
+            .execute(
+                f"{self._SELECT_DELIVERY} WHERE state = 'pending' AND due_at <= ? AND "
+                f"claimed_until <= ? AND job_id NOT IN ({', '.join('?' * len(jobs))}) AND "
+                f"{lane} NOT IN ({', '.join('?' * len(lanes))}) {only[0]}"
+                "ORDER BY due_at, id LIMIT ?",
+                (now, wall, *jobs, *lanes, *only[1], limit),
+            )
+            .fetchall()
+        )
+        claimed = []
+        with self.db.write() as db:
+            for row in rows:
+                taken = db.execute(
+                    "UPDATE deliveries SET claimed_until = ? WHERE id = ? AND state = 'pending' "
+                    "AND claimed_until <= ?",
+                    (wall + hold, row[0], wall),
+                ).rowcount
+                if taken:
+                    claimed.append(self._delivery((*row[:3], wall + hold, row[4])))
+        return claimed
+
+    def count_due(self, now: float, *, skip_destinations: Collection[str] = ()) -> int:
+        lanes = list(skip_destinations)
+        row = (
+            self.db.connection()
+            .execute(
+                "SELECT count(*) FROM deliveries WHERE state = 'pending' AND due_at <= ? AND "
+                "coalesce(json_extract(data, '$.destination'), '') NOT IN "
+                f"({', '.join('?' * len(lanes))})",
+                (now, *lanes),
+            )
+            .fetchone()
+        )
+        return int(row[0])
+
+    def expire_deliveries(self, queued_before: float, wall: float, note: dict[str, Any]) -> int:
+        expired, batch = 0, 200  # a transaction each: requests' writes go in between
+        while True:
+            with self.db.write() as db:
+                done = db.execute(
+                    "UPDATE deliveries SET state = 'expired', "
+                    "data = json_insert(data, '$.attempts[#]', json(?)) WHERE id IN ("
+                    "SELECT id FROM deliveries WHERE state = 'pending' AND claimed_until <= ? "
+                    "AND coalesce(json_extract(data, '$.queued_at'), due_at) < ? LIMIT ?)",
+                    (json.dumps(note), wall, queued_before, batch),
+                ).rowcount
+            expired += done
+            if done < batch:
+                return expired
 
     # scenarios and faults
     def add_injection(self, injection: Injection) -> int:
@@ -327,6 +407,13 @@ class SQLiteStore:
         )
         return int(row[0])
 
+    # uploads (sqlite_uploads.py)
+    def put_upload(self, upload: Upload, *, max_count: int, max_bytes: int) -> None:
+        sqlite_uploads.put_upload(self.db, upload, max_count=max_count, max_bytes=max_bytes)
+
+    def get_upload(self, upload_id: str) -> Upload | None:
+        return sqlite_uploads.get_upload(self.db, upload_id)
+
     # journal, runtime, lifetime
     def journal_append(self, entry: dict[str, Any]) -> None:
         self.journal.append(entry)
@@ -359,7 +446,8 @@ class SQLiteStore:
     def reset(self, runtime: Runtime) -> None:
         self.journal.discard_buffer()
         with self.db.write() as db:
-            for table in ("jobs", "accounts", "deliveries", "injections", "counters", "journal"):
+            tables = ("jobs", "accounts", "deliveries", "injections", "counters", "journal")
+            for table in (*tables, "uploads"):
                 db.execute(f"DELETE FROM {table}")
             db.execute(
                 "INSERT OR REPLACE INTO state (name, data) VALUES ('runtime', ?)",

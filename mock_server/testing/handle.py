@@ -41,6 +41,7 @@ class MockHandle:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.check_on_teardown = True
+        self.fixture_name = "shortapi_mock"  # how the test names this handle, for messages
         self.sleeps: list[float] = []
 
     @property
@@ -124,20 +125,28 @@ class MockHandle:
         """Return the contract breaks in the requests so far."""
         return contract.violations(self.requests())
 
+    def warnings(self) -> list[contract.Violation]:
+        """Return the likely breaks that do not fail a test (e.g. a repeated create)."""
+        return contract.warnings(self.requests())
+
     def expect_violations(self) -> None:
         """Do not fail the test at teardown for contract breaks (a test of bad requests)."""
         self.check_on_teardown = False
 
-    def check(self) -> None:
-        """Raise if the mock raised, or if the client broke the contract (AssertionError)."""
+    def check(self) -> list[contract.Violation]:
+        """Raise if the mock raised, or if the client broke the contract (AssertionError);
+        return the warnings."""
         errors = server_errors(self.app)
         if errors:
             raise ServerError(
                 f"the mock raised {len(errors)} error(s) while serving: {errors[0]!r}"
             ) from errors[0]
-        found = self.violations()
-        if found:
-            raise contract.ContractViolation(found)
+        found = contract.findings(self.requests())
+        broken = [v for v in found if v.severity == "error"]
+        warned = [v for v in found if v.severity == "warning"]
+        if broken:
+            raise contract.ContractViolation(broken, warned, fixture=self.fixture_name)
+        return warned
 
     def reset(self) -> None:
         """Forget jobs, journal, rules and accounts; restore the configured settings."""

@@ -1,5 +1,6 @@
 """What a test asks of the shortapi_* fixtures: the ``--shortapi-*`` options and the
-``@pytest.mark.shortapi(...)`` marker applied to a handle, and the teardown check."""
+``@pytest.mark.shortapi(...)`` marker applied to a handle (and the variants a test runs
+against), the teardown check, and the terminal summary of the client checks' warnings."""
 
 from __future__ import annotations
 
@@ -8,20 +9,34 @@ from typing import Any
 import pytest
 
 from mock_server import testing
+from mock_server.testing import variants
+from mock_server.testing.client_checks import Violation, ways_out
 
-SETTINGS = ("profile", "result_key", "callback_events", "queued_seconds", "processing_seconds")
+SETTINGS = (
+    "profile",
+    "result_key",
+    "error_status",
+    "failed_status",
+    "callback_events",
+    "queued_seconds",
+    "processing_seconds",
+)
 MARKER_KEYS = {*SETTINGS, "clock", "speed", "scenario", "key", "check", "variants"}
+# Every test's client-check warnings: (test id, fixture name, warnings), for the summary.
+WARNINGS = pytest.StashKey[list[tuple[str, str, list[Violation]]]]()
 
 
 def prepare(handle: testing.MockHandle, request: pytest.FixtureRequest) -> None:
     """Reset the mock, then apply the options and the test's marker."""
     handle.reset()
+    handle.fixture_name = request.fixturename or handle.fixture_name
     options = request.config.option
     marker = request.node.get_closest_marker("shortapi")
     settings: dict[str, Any] = {
         "clock": options.shortapi_clock,
         "profile": options.shortapi_profile,
         "result_key": options.shortapi_result_key,
+        "error_status": options.shortapi_error_status,
     }
     settings.update(marker.kwargs if marker else {})
     unknown = set(settings) - MARKER_KEYS
@@ -38,11 +53,41 @@ def prepare(handle: testing.MockHandle, request: pytest.FixtureRequest) -> None:
     handle.check_on_teardown = settings.get("check", True) and options.shortapi_check != "off"
 
 
-def finish(handle: testing.MockHandle) -> None:
-    """Check the client's contract (unless opted out); never swallow errors of the mock."""
+def parametrize_variants(metafunc: pytest.Metafunc) -> None:
+    """Run a test using ``shortapi_variant`` once per variant when asked (option or marker)."""
+    if "shortapi_variant" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("shortapi")
+    wanted = metafunc.config.getoption("--shortapi-variants") or (
+        marker is not None and marker.kwargs.get("variants", False)
+    )
+    chosen = variants.ALL if wanted else (variants.DEFAULT,)
+    metafunc.parametrize("shortapi_variant", chosen, ids=[v.name for v in chosen], indirect=True)
+
+
+def finish(handle: testing.MockHandle, request: pytest.FixtureRequest) -> None:
+    """Check the client's contract (unless opted out), keeping its warnings for the summary;
+    never swallow errors of the mock."""
     if handle.check_on_teardown:
-        handle.check()
+        warned = handle.check()
+        if warned:
+            found = request.config.stash.setdefault(WARNINGS, [])
+            found.append((request.node.nodeid, handle.fixture_name, warned))
     else:  # errors inside the mock are never swallowed, contract or not
         errors = testing.server_errors(handle.app)
         if errors:
             raise testing.ServerError(f"the mock raised: {errors[0]!r}") from errors[0]
+
+
+def summarize(reporter: pytest.TerminalReporter) -> None:
+    """Write the client checks' warnings of the run, test by test, and the ways out."""
+    found = reporter.config.stash.get(WARNINGS, [])
+    if not found:
+        return
+    reporter.section("shortapi client warnings", yellow=True)
+    for nodeid, _, warned in found:
+        reporter.line(nodeid)
+        for warning in warned:
+            reporter.line(f"  {warning}")
+    fixtures = sorted({fixture for _, fixture, _ in found})
+    reporter.line(ways_out(*fixtures, lead="If a test repeats a create on purpose"))

@@ -4,9 +4,9 @@ behaviour lives in `mock_server.testing` (`markers.py` applies options and marke
 Fixtures: ``shortapi_mock`` (a threaded server on a random loopback port, once per session,
 reset before each test), ``shortapi_responses`` and ``shortapi_httpx`` (no socket: requests or
 httpx calls to https://api.shortapi.ai go into the app), ``shortapi_variant``,
-``shortapi_receiver``. A test whose client broke the contract fails at teardown; opt out with
-``@pytest.mark.shortapi(check=False)``, ``shortapi_mock.expect_violations()`` or
-``--shortapi-check=off``.
+``shortapi_receiver``. A test whose client broke the contract fails at teardown (warnings go
+in the terminal summary); opt out with ``@pytest.mark.shortapi(check=False)``,
+``shortapi_mock.expect_violations()`` or ``--shortapi-check=off``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from flask import Flask
 
 from mock_server import close_app, create_app, testing
 from mock_server.clock import MODES
-from mock_server.config import PROFILES, RESULT_KEYS
+from mock_server.config import ERROR_STATUSES, PROFILES, RESULT_KEYS, load_models_dir
 from mock_server.testing import markers, variants
 from mock_server.testing.receiver import CallbackReceiver
 
@@ -34,7 +34,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="clock of the shortapi_* fixtures (default manual)",
     )
     group.addoption("--shortapi-profile", choices=PROFILES, default="default")
-    group.addoption("--shortapi-result-key", choices=RESULT_KEYS, default="images")
+    group.addoption("--shortapi-result-key", choices=RESULT_KEYS, default="auto")
+    group.addoption("--shortapi-models-dir", type=load_models_dir, help="also serve these models")
+    group.addoption(
+        "--shortapi-error-status",
+        choices=ERROR_STATUSES,
+        default="http",
+        help="HTTP status of API errors: their own (default), or 200 with the non-zero code",
+    )
     group.addoption(
         "--shortapi-check",
         choices=("teardown", "off"),
@@ -62,15 +69,12 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    markers.summarize(terminalreporter)  # the client checks' warnings
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "shortapi_variant" not in metafunc.fixturenames:
-        return
-    marker = metafunc.definition.get_closest_marker("shortapi")
-    wanted = metafunc.config.getoption("--shortapi-variants") or (
-        marker is not None and marker.kwargs.get("variants", False)
-    )
-    chosen = variants.ALL if wanted else (variants.DEFAULT,)
-    metafunc.parametrize("shortapi_variant", chosen, ids=[v.name for v in chosen], indirect=True)
+    markers.parametrize_variants(metafunc)
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +92,7 @@ def shortapi_mock(
     handle = testing.MockHandle(shortapi_server.app, shortapi_server.base_url)
     markers.prepare(handle, request)
     yield handle
-    markers.finish(handle)
+    markers.finish(handle, request)
 
 
 @pytest.fixture(scope="session")
@@ -99,10 +103,6 @@ def shortapi_app() -> Iterator[Flask]:
     close_app(app)
 
 
-def _base_urls(request: pytest.FixtureRequest) -> tuple[str, ...]:
-    return (testing.API_URL, *request.config.option.shortapi_base_url)
-
-
 def _in_process(
     app: Flask,
     request: pytest.FixtureRequest,
@@ -110,9 +110,9 @@ def _in_process(
 ) -> Iterator[testing.MockHandle]:
     handle = testing.MockHandle(app, testing.API_URL)
     markers.prepare(handle, request)
-    with router(app, _base_urls(request)):
+    with router(app, (testing.API_URL, *request.config.option.shortapi_base_url)):
         yield handle
-    markers.finish(handle)
+    markers.finish(handle, request)
 
 
 @pytest.fixture

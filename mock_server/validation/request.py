@@ -13,10 +13,11 @@ from typing import Any
 
 from jsonschema import ValidationError
 
+from mock_server.catalog import registry
 from mock_server.catalog.registry import MODELS, ModelSpec
 from mock_server.data import schemas
 from mock_server.errors import BAD_REQUEST, INVALID_PARAMETER, ApiError, Problem, validation_error
-from mock_server.validation import rules
+from mock_server.validation import images, rules
 from mock_server.validation.rules import Context, callback_url_is_http
 
 ENVELOPE_SCHEMA = "create-request.json"
@@ -68,8 +69,20 @@ def parse_json_body(content_type: str | None, body: bytes) -> Any:
         ) from None
 
 
-def validate_create(body: Any, *, profile: str = "default") -> CreateRequest:
-    """Return the validated request, or raise `ApiError` listing every problem."""
+def validate_create(
+    body: Any,
+    *,
+    profile: str = "default",
+    uploads: images.Lookup | None = None,
+    unknown_models: str = "reject",
+) -> CreateRequest:
+    """Return the validated request, or raise `ApiError` listing every problem.
+
+    Images (the values the args schema marks ``x-image``) are checked by `images`;
+    `uploads` finds the bytes of the mock's own upload URLs. A model the catalogue does not
+    hold is ``invalid model: <id>``, or with `unknown_models` "accept" taken with only the
+    envelope checked (A-unknown-models).
+    """
     if not isinstance(body, dict):
         raise ApiError(
             400,
@@ -81,24 +94,9 @@ def validate_create(body: Any, *, profile: str = "default") -> CreateRequest:
     problems = list(schema_problems(ENVELOPE_SCHEMA, body))
     problems += callback_url_is_http(body, ctx)
     model_id, args = body.get("model"), body.get("args")
-    spec = MODELS.get(model_id) if isinstance(model_id, str) else None
-    if isinstance(model_id, str) and model_id and spec is None:
-        problems.append(
-            Problem(
-                "model.known",
-                "/model",
-                f"invalid model: {model_id}; known models: " + ", ".join(sorted(MODELS)),
-            )
-        )
-    if spec is not None and isinstance(args, dict):
-        problems += schema_problems(spec.args_schema, args, "/args")
-        # Rules run on schema-invalid args too (they guard their own types), so one answer
-        # lists everything; a rule is quiet where the schema already flagged the spot.
-        flagged = {p.pointer for p in problems}
-        for rule in rules.for_model(spec.rules):
-            problems += [
-                p for p in (_under("/args", q) for q in rule(args, ctx)) if p.pointer not in flagged
-            ]
+    spec = _spec(model_id, unknown_models, problems)
+    if spec is not None and spec.known and isinstance(args, dict):
+        problems += args_problems(spec, args, ctx, uploads)
     errors = [p for p in problems if p.severity == "error"]
     if len(errors) == 1 and errors[0].rule == "model.known":
         raise ApiError(400, INVALID_PARAMETER, f"invalid model: {model_id}", problems)
@@ -107,6 +105,84 @@ def validate_create(body: Any, *, profile: str = "default") -> CreateRequest:
     assert spec is not None and isinstance(args, dict)  # the schema made sure
     url = body.get("callback_url")
     return CreateRequest(spec, args, url if isinstance(url, str) else None, tuple(problems))
+
+
+def _spec(model_id: Any, unknown_models: str, problems: list[Problem]) -> ModelSpec | None:
+    """Return the model's spec (None when there is no usable id), noting what to say of it."""
+    if not isinstance(model_id, str) or not model_id:
+        return None
+    spec = MODELS.get(model_id)
+    if spec is not None:
+        return spec
+    if unknown_models == "accept":
+        spec = registry.unknown_spec(model_id)
+        problems.append(
+            Problem(
+                "model.unknown_accepted",
+                "/model",
+                f"the mock does not know {model_id}: accepted (--unknown-models accept) with "
+                f"only the envelope checked, no price, and {spec.output} as its result; the "
+                "live API answers invalid model for an id it does not serve",
+                severity="warning",
+            )
+        )
+        return spec
+    close = difflib.get_close_matches(model_id, list(MODELS), n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    problems.append(
+        Problem(
+            "model.known",
+            "/model",
+            f"invalid model: {model_id}; {hint}the mock knows {len(MODELS)} models "
+            "(shortapi-mock models list, GET /openapi.json); serve with --unknown-models "
+            "accept to take any id",
+        )
+    )
+    return None
+
+
+def args_problems(
+    spec: ModelSpec, args: dict[str, Any], ctx: Context, uploads: images.Lookup | None = None
+) -> list[Problem]:
+    """Return the problems of a known model's args: schema, rules, images, partial model."""
+    problems = list(schema_problems(spec.args_schema, args, "/args"))
+    # Rules run on schema-invalid args too (they guard their own types), so one answer
+    # lists everything; a rule is quiet where the schema already flagged the spot.
+    flagged = {p.pointer for p in problems}
+    for rule in rules.for_model(spec.rules):
+        problems += [
+            p for p in (_under("/args", q) for q in rule(args, ctx)) if p.pointer not in flagged
+        ]
+    problems += images.check_args(
+        schemas.load(spec.args_schema), args, ctx, lookup=uploads, skip=flagged, prefix="/args"
+    )
+    if not spec.complete:
+        problems += partial_model_warnings(spec, args)
+    return problems
+
+
+def partial_model_warnings(spec: ModelSpec, args: Mapping[str, Any]) -> Iterator[Problem]:
+    """Say that the model's page was only partly seen, and name the args it does not show
+    (A-partial-models): warnings, as the live API may well accept them."""
+    cut = f" ({spec.cut_note})" if spec.cut_note else ""
+    yield Problem(
+        "model.partial",
+        "/model",
+        f"{spec.id} is only partly documented: its page was cut{cut}, so the mock enforces "
+        "the fields it shows and lets others through with a warning",
+        severity="warning",
+    )
+    for key in args:
+        if key not in spec.properties:
+            close = difflib.get_close_matches(str(key), sorted(spec.properties), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            yield Problem(
+                "args.unknown_key_partial_model",
+                f"/args/{_escape(str(key))}",
+                f"unknown key {key!r}: {hint}the model's page was only partly seen, so the mock "
+                "cannot tell whether the live API takes it; passed unchecked",
+                severity="warning",
+            )
 
 
 def _under(prefix: str, problem: Problem) -> Problem:
@@ -175,6 +251,8 @@ def _explain(error: ValidationError, prefix: str) -> Iterator[Problem]:
             f"{_short(instance)} is not allowed; use one of "
             f"{', '.join(json.dumps(v) for v in value)}{_fix(schema)}",
         )
+    elif keyword == "not":  # a page's "X cannot be combined with Y" (the model file's allOf)
+        yield Problem(rule, pointer, f"{_short(instance)} is not allowed here{_fix(schema)}")
     elif keyword == "type":
         yield Problem(
             rule,

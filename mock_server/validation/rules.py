@@ -16,6 +16,7 @@ from mock_server.errors import Problem
 from mock_server.urls import is_http_url
 
 MAX_INPUTS = 7
+RequestRule = Callable[[Mapping[str, Any], "Context"], Iterator[Problem]]
 _REFERENCE = re.compile(r"\[@(image|element)(\d+)\]")
 
 
@@ -36,16 +37,93 @@ def _list(args: Mapping[str, Any], key: str) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def images_plus_elements_at_most_7(args: Mapping[str, Any], ctx: Context) -> Iterator[Problem]:
-    """Images plus elements must not exceed 7 (A-images-elements-max)."""
+def _images_plus_elements(args: Mapping[str, Any], limit: int) -> Iterator[Problem]:
     images, elements = len(_list(args, "images")), len(_list(args, "elements"))
-    if images + elements > MAX_INPUTS:
+    if images + elements > limit:
         yield Problem(
-            "inputs.max_7",
+            f"inputs.max_{limit}",
             "/elements" if elements else "/images",
             f"images ({images}) + elements ({elements}) = {images + elements}, more than "
-            f"{MAX_INPUTS}; remove {images + elements - MAX_INPUTS} of them",
+            f"{limit}; remove {images + elements - limit} of them",
         )
+
+
+def images_plus_elements_at_most_7(args: Mapping[str, Any], ctx: Context) -> Iterator[Problem]:
+    """Images plus elements must not exceed 7 (A-images-elements-max)."""
+    yield from _images_plus_elements(args, MAX_INPUTS)
+
+
+def images_plus_elements_at_most_4(args: Mapping[str, Any], ctx: Context) -> Iterator[Problem]:
+    """Images plus elements must not exceed 4 (the kling video-to-video pages)."""
+    yield from _images_plus_elements(args, 4)
+
+
+def multi_prompt_durations_add_up(args: Mapping[str, Any], ctx: Context) -> Iterator[Problem]:
+    """The shots' durations add up to the task's duration (the kling-3.0 pages)."""
+    shots = [s.get("duration") for s in _list(args, "multi_prompt") if isinstance(s, dict)]
+    total = args.get("duration")
+    if not shots or not all(_whole(n) for n in shots) or not _whole(total):
+        return
+    lengths = [int(str(n)) for n in shots]
+    if sum(lengths) != int(str(total)):
+        yield Problem(
+            "multi_prompt.durations_sum",
+            "/multi_prompt",
+            f"the shots last {' + '.join(str(n) for n in lengths)} = {sum(lengths)} s but "
+            f"duration is {total!r}; make the shot durations add up to the duration",
+        )
+
+
+def _whole(value: Any) -> bool:
+    """Say whether `value` is a whole number of seconds (5 or "5")."""
+    if isinstance(value, str):
+        return value.isdigit()
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def video_image_audio_urls_at_most_12(args: Mapping[str, Any], ctx: Context) -> Iterator[Problem]:
+    """video_url + image_urls + audio_urls hold at most 12 files (the seedance-2.0 pages)."""
+    counts = {
+        "video_url": 1 if isinstance(args.get("video_url"), str) else 0,
+        "image_urls": len(_list(args, "image_urls")),
+        "audio_urls": len(_list(args, "audio_urls")),
+    }
+    total = sum(counts.values())
+    if total > 12:
+        spot = next(k for k in ("audio_urls", "image_urls") if counts[k])
+        parts = " + ".join(f"{k} ({n})" for k, n in counts.items() if n)
+        yield Problem(
+            "inputs.max_12",
+            f"/{spot}",
+            f"{parts} = {total} files, more than 12; remove {total - 12} of them",
+        )
+
+
+def _area_rule(low: int, high: int) -> RequestRule:
+    def rule(args: Mapping[str, Any], ctx: Context) -> Iterator[Problem]:
+        width, height = args.get("width"), args.get("height")
+        if not (isinstance(width, int) and isinstance(height, int)) or not width or not height:
+            return
+        if not low * low <= width * height <= high * high:
+            yield Problem(
+                "size.area",
+                "/width",
+                f"width x height = {width} x {height} = {width * height:,} px; it must be "
+                f"from {low} x {low} = {low * low:,} to {high} x {high} = {high * high:,}: "
+                f"e.g. {low} x {low}",
+            )
+        if not 1 / 4 <= width / height <= 4:
+            yield Problem(
+                "size.ratio",
+                "/height",
+                f"width:height = {width}:{height} is outside 1:4 to 4:1; bring the sides closer",
+            )
+
+    rule.__name__ = f"width_height_{low}_to_{high}"
+    rule.__doc__ = (
+        f"width x height from {low}x{low} to {high}x{high}, ratio 1:4 to 4:1 (the wan-2.6 pages)."
+    )
+    return rule
 
 
 def duration_allowed_for_action(args: Mapping[str, Any], ctx: Context) -> Iterator[Problem]:
@@ -112,8 +190,6 @@ def prompt_references_exist(args: Mapping[str, Any], ctx: Context) -> Iterator[P
         )
 
 
-RequestRule = Callable[[Mapping[str, Any], Context], Iterator[Problem]]
-
 RULES: dict[str, RequestRule] = {
     rule.__name__: rule
     for rule in (
@@ -122,6 +198,11 @@ RULES: dict[str, RequestRule] = {
         aspect_ratio_only_with_refer,
         frame_uses_first_two_images,
         prompt_references_exist,
+        images_plus_elements_at_most_4,
+        multi_prompt_durations_add_up,
+        video_image_audio_urls_at_most_12,
+        _area_rule(1280, 1440),
+        _area_rule(768, 1280),
     )
 }
 """The named cross-field rules a model file may list."""

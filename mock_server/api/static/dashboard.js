@@ -73,9 +73,10 @@
     const headers = { Accept: "application/json" };
     if (cfg.token) headers["X-Mock-Admin-Token"] = cfg.token;
     const init = { method, headers, cache: "no-store", credentials: "same-origin" };
-    if (payload !== undefined) {
+    if (payload !== undefined || method !== "GET") {
+      // Every state-changing call is JSON: the admin API refuses any other content type.
       headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(payload);
+      init.body = JSON.stringify(payload === undefined ? {} : payload);
     }
     const response = await fetch(cfg.api + path, init);
     let data = null;
@@ -217,13 +218,16 @@
   async function refreshJobs() {
     const table = $("jobs");
     const key = table.dataset.key || "";
-    const [clock, jobs, scenarios, faults] = await Promise.all([
+    const model = table.dataset.model || ""; // filtered here, among the newest data-scan jobs
+    const limit = model ? Number(table.dataset.scan || 500) : 100;
+    const [clock, listed, scenarios, faults] = await Promise.all([
       api("GET", "/clock"),
-      api("GET", `/jobs${query({ limit: 100, key })}`),
+      api("GET", `/jobs${query({ limit, key })}`),
       api("GET", "/scenarios"),
       api("GET", "/faults"),
     ]);
     renderClock(clock);
+    const jobs = { jobs: listed.jobs.filter((job) => !model || job.model === model).slice(0, 100) };
     const signature = JSON.stringify([clock.now, clock.clock, jobs.jobs]);
     if (signature !== lastJobs) {
       lastJobs = signature;
@@ -280,20 +284,32 @@
     );
   }
 
+  function preview(kind, files, src, id) {
+    if (kind === "images") {
+      return [h("div", { class: "images", id: "images" },
+        files.map((f, i) => h("a", { href: f.url }, h("img", { src: f.url, alt: `image ${i + 1}` }))))];
+    }
+    if (kind === "musics") {
+      return [h("div", { class: "songs", id: "songs" },
+        files.map((f, i) => h("figure", { class: "song" }, h("img", { src: f.cover, alt: `cover ${i + 1}` }),
+          h("figcaption", {}, f.title), h("audio", { controls: true, preload: "metadata", src: f.url }))))];
+    }
+    return [
+      h("video", { id: "video", controls: true, preload: "metadata", src }),
+      h("p", {}, h("a", { href: src, download: true }, `Download ${id.slice(0, 12)}.mp4`)),
+    ];
+  }
+
   function renderResult(job) {
     const section = $("result");
-    const src = $("job").dataset.video;
+    const { video, kind, noun = "video", files } = $("job").dataset;
     if (job.status === 2) {
-      if (!$("video")) {
-        section.replaceChildren(
-          h("h2", {}, "Result"),
-          h("video", { id: "video", controls: true, preload: "metadata", src }),
-          h("p", {}, h("a", { href: src, download: true }, `Download ${job.id.slice(0, 12)}.mp4`)),
-        );
+      if (!$("video") && !$("images") && !$("songs")) {
+        section.replaceChildren(h("h2", {}, "Result"), ...preview(kind, JSON.parse(files || "[]"), video, job.id));
       }
       return;
     }
-    const text = job.status === 3 ? "The job failed: no video." : `No video yet: the job is ${statusName(job.status)}.`;
+    const text = job.status === 3 ? `The job failed: no ${noun}.` : `No ${noun} yet: the job is ${statusName(job.status)}.`;
     section.replaceChildren(h("h2", {}, "Result"), h("p", { class: "muted", id: "no-video" }, text));
   }
 

@@ -9,6 +9,7 @@ the answer they must get and the assumption ids they exercise.
 - `from_schema`: leaf strategies from a schema, objects and arrays composed from its keywords
 - `valid`: valid args and requests that keep the cross-field rules; `price_bound`
 - `schema_breaks`: each keyword of the request schemas broken alone (`SCHEMA_BREAKS`)
+- `per_model`: valid requests and schema breaks for every served model (`valid_requests_for`)
 - `rule_breaks`: cross-field, transport, auth, query and lenient breaks; `BREAKS`
 
 Every name is re-exported here: ``from mock_server.contract import strategies`` and
@@ -17,9 +18,10 @@ Every name is re-exported here: ``from mock_server.contract import strategies`` 
 
 from __future__ import annotations
 
-from . import from_schema, labels, rule_breaks, schema_breaks, valid
+from . import from_schema, labels, per_model, rule_breaks, schema_breaks, valid
 from .from_schema import *  # noqa: F403
 from .labels import *  # noqa: F403
+from .per_model import *  # noqa: F403
 from .rule_breaks import *  # noqa: F403
 from .schema_breaks import *  # noqa: F403
 from .valid import *  # noqa: F403
@@ -27,6 +29,7 @@ from .valid import *  # noqa: F403
 __all__ = [
     *from_schema.__all__,
     *labels.__all__,
+    *per_model.__all__,
     *rule_breaks.__all__,
     *schema_breaks.__all__,
     *valid.__all__,

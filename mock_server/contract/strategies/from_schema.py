@@ -5,12 +5,17 @@ Objects and arrays are composed here from the schema's own ``properties``, ``req
 ``minItems`` and ``maxItems``: hypothesis-jsonschema 0.23's object strategy relies on a
 private Hypothesis API (``many.more``) that current Hypothesis releases no longer have.
 Patterns are translated to `st.text` pieces where they are simple (`matching`), and
-``format: uri`` leaves get URIs made from the schema's own pattern.
+``format: uri`` leaves get URIs made from the schema's own pattern. A string marked
+``"x-image": true`` gets `image_values`: URLs of the schema's URL form that the mock's image
+check finds nothing in, and small real images as data: URIs (`DATA_URIS`, made with Pillow:
+random base64 would not decode).
 """
 
 from __future__ import annotations
 
+import base64
 import importlib
+import io
 import json
 import string
 import sys
@@ -20,11 +25,16 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 from jsonschema import Draft202012Validator
+from PIL import Image
 
 from mock_server.data import schemas
+from mock_server.validation import images
+from mock_server.validation.rules import Context
 
 __all__ = [
+    "DATA_URIS",
     "for_schema",
+    "image_values",
     "leaf",
     "matching",
     "resolve",
@@ -179,7 +189,45 @@ def _leaf(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
     return from_schema(clean, custom_formats={_URI_FORMAT: _uris(schema.get("pattern"))})
 
 
+def _data_uri(fmt: str, size: tuple[int, int], color: tuple[int, int, int]) -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, fmt)
+    encoded = base64.b64encode(buffer.getvalue()).decode()
+    return f"data:{images.CONTENT_TYPES[fmt]};base64,{encoded}"
+
+
+DATA_URIS: tuple[str, ...] = (
+    _data_uri("PNG", (images.MIN_SIDE, images.MIN_SIDE), (200, 40, 40)),
+    _data_uri("JPEG", (480, 320), (40, 160, 90)),
+    _data_uri("WEBP", (320, 640), (30, 60, 200)),
+    _data_uri("PNG", (int(images.MIN_SIDE * images.MAX_RATIO), images.MIN_SIDE), (9, 9, 9)),
+)
+"""Small valid images as data: URIs (the smallest side, the widest ratio, each format)."""
+
+
+def _quiet(value: str) -> bool:
+    """Say whether the mock's image check finds nothing, not even a warning, in `value`."""
+    return not any(images.check_value(value, "", Context()))
+
+
+def image_values(schema: Mapping[str, Any]) -> st.SearchStrategy[str]:
+    """Return values for an ``x-image`` string: URLs of its URL forms (``format: uri``: the
+    schema itself, or its ``then``/``else``/``anyOf``/``oneOf`` forms) that the image check
+    finds nothing in, and `DATA_URIS`."""
+    forms = [schema, schema.get("then"), schema.get("else")]
+    forms += [*schema.get("anyOf", ()), *schema.get("oneOf", ())]
+    url_forms = [f for f in forms if isinstance(f, Mapping) and f.get("format") == "uri"]
+    urls = [leaf({k: v for k, v in f.items() if k != images.KEYWORD}) for f in url_forms]
+    # The data: URIs the schema takes; else the bare base64 of them, where a form takes that.
+    check = Draft202012Validator({k: v for k, v in schema.items() if k != images.KEYWORD})
+    inline = [d for d in DATA_URIS if check.is_valid(d)]
+    inline = inline or [b for b in (d.split(",", 1)[1] for d in DATA_URIS) if check.is_valid(b)]
+    return st.one_of(*[u.filter(_quiet) for u in urls], st.sampled_from(inline or DATA_URIS))
+
+
 def _for_schema(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
+    if schema.get(images.KEYWORD) is True:
+        return image_values(schema)
     kind = schema.get("type")
     if kind == "object" and "properties" in schema:
         properties: Mapping[str, Any] = schema["properties"]

@@ -2,8 +2,11 @@
 
 `SPOTS` are the places of the request (the envelope, then the model's args, "*" for an
 array's first item); each keyword found at a spot gives a `Break` (how to mutate the valid
-value there). `SCHEMA_BREAK_REQUESTS` turns each into a labelled `BrokenRequest` built on a
-valid request, kept only when no cross-field rule finds an error elsewhere.
+value there). A spot whose value takes one of two forms (``if``/``then``/``else``, as an
+image is a data: URI or a URL) also gets the breaks of each form's keywords, with a value of
+that form: ``else`` keeps the spot's labels, ``then`` adds ``:then`` to them.
+`SCHEMA_BREAK_REQUESTS` turns each into a labelled `BrokenRequest` built on a valid request,
+kept only when no cross-field rule finds an error elsewhere.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from jsonschema import Draft202012Validator
 
 from mock_server.catalog.registry import MODELS
 
-from .from_schema import FORMATS, for_schema
+from .from_schema import DATA_URIS, FORMATS, for_schema, leaf
 from .labels import ALWAYS, INVALID, BrokenRequest, encode, escape
 from .valid import ARGS, ENVELOPE, rule_errors, stripped, valid_requests
 
@@ -70,27 +73,29 @@ def spots() -> Iterator[Spot]:
     yield Spot((), ENVELOPE, ())
     for key, schema in ENVELOPE["properties"].items():
         if key != "args":
-            yield from _walk((key,), schema, ())
-    yield from _walk(("args",), {**ENVELOPE["properties"]["args"], **ARGS}, ())
+            yield from walk((key,), schema, ())
+    yield from walk(("args",), {**ENVELOPE["properties"]["args"], **ARGS}, ())
 
 
-def _walk(
+def walk(
     path: tuple[str, ...], schema: Mapping[str, Any], inherited: tuple[str, ...]
 ) -> Iterator[Spot]:
     own = (schema["x-assumption"],) if "x-assumption" in schema else ()
     ids = own or inherited
     yield Spot(path, schema, ids)
     for key, child in schema.get("properties", {}).items():
-        yield from _walk((*path, key), child, ids)
+        yield from walk((*path, key), child, ids)
     if isinstance(schema.get("items"), Mapping):
-        yield from _walk((*path, "*"), schema["items"], ids)
+        yield from walk((*path, "*"), schema["items"], ids)
 
 
 SPOTS: dict[tuple[str, ...], Spot] = {spot.path: spot for spot in spots()}
 
 
-def _schema_at(path: tuple[str, ...]) -> Mapping[str, Any]:
-    return SPOTS[path].schema
+def _schema_at(
+    path: tuple[str, ...], at: Mapping[tuple[str, ...], Spot] = SPOTS
+) -> Mapping[str, Any]:
+    return at[path].schema
 
 
 Mutation = Callable[[st.DrawFn, Any], Any]  # draws a broken value from the valid one
@@ -120,7 +125,7 @@ def _too_long(schema: Mapping[str, Any]) -> Mutation:
     def mutate(draw: st.DrawFn, value: Any) -> Any:
         extra = draw(st.integers(1, 40))
         pad = "a" * (limit + extra)
-        candidates = [value + pad, value + "?" + pad, pad + value]
+        candidates = [value + pad, value + "?" + pad, pad + value, value.rstrip("=") + pad]
         found = [c for c in candidates if fits.is_valid(c)]
         assume(found)
         return found[0]
@@ -192,9 +197,50 @@ def _unknown_key(schema: Mapping[str, Any]) -> Mutation:
     return mutate
 
 
-def _breaks_at(spot: Spot) -> Iterator[Break]:
+def _in_form(mutate: Mutation, condition: Mapping[str, Any], when: bool, form: Any) -> Mutation:
+    """Return `mutate` run on a value of one form of a conditional spot: the value there if it
+    is of that form (it meets the ``if`` `condition` exactly `when`), else a fresh one, and
+    kept only if the broken value is still of that form (so the form's keyword fails)."""
+    test = Draft202012Validator(condition, format_checker=FORMATS)
+    fresh = st.sampled_from(DATA_URIS) if when else leaf(form)
+
+    def in_form(draw: st.DrawFn, value: Any) -> Any:
+        if test.is_valid(value) != when:
+            value = draw(fresh.filter(lambda v: test.is_valid(v) == when))
+        broken = mutate(draw, value)
+        assume(test.is_valid(broken) == when)
+        return broken
+
+    return in_form
+
+
+def _form_breaks(spot: Spot) -> Iterator[Break]:
+    """Yield the breaks of the keywords of each form (``then``, ``else``) of a conditional spot."""
+    schema = spot.schema
+    if not isinstance(schema.get("if"), Mapping):
+        return
+    for branch, when in (("else", False), ("then", True)):
+        form = schema.get(branch)
+        if not isinstance(form, Mapping):
+            continue
+        ids = (form["x-assumption"],) if "x-assumption" in form else spot.assumptions
+        suffix = "" if branch == "else" else ":then"
+        own = {k: v for k, v in form.items() if k != "type"}  # the spot breaks the type
+        for found in breaks_at(Spot(spot.path, own, ids)):
+            yield Break(
+                found.label + suffix,
+                found.rule,
+                spot,
+                found.pointer,
+                _in_form(found.mutate, schema["if"], when, form),
+                found.assumptions,
+            )
+
+
+def breaks_at(spot: Spot) -> Iterator[Break]:
     schema, where, pointer = spot.schema, spot.where, spot.pointer
     ids = spot.assumptions
+    yield from _form_breaks(spot)
 
     def make(
         keyword: str,
@@ -241,41 +287,52 @@ def _breaks_at(spot: Spot) -> Iterator[Break]:
         )
 
 
-SCHEMA_BREAKS: dict[str, Break] = {b.label: b for s in SPOTS.values() for b in _breaks_at(s)}
+SCHEMA_BREAKS: dict[str, Break] = {b.label: b for s in SPOTS.values() for b in breaks_at(s)}
 """Every schema keyword of the create request, broken one at a time, by label."""
 
 
-def _materialize(draw: st.DrawFn, body: dict[str, Any], path: tuple[str, ...]) -> None:
-    """Make sure every container on `path` exists in `body`, drawing valid values."""
+def _materialize(
+    draw: st.DrawFn,
+    body: dict[str, Any],
+    path: tuple[str, ...],
+    at: Mapping[tuple[str, ...], Spot] = SPOTS,
+) -> None:
+    """Make sure every container on `path` exists in `body`, drawing valid values (the
+    schemas of `at`'s spots)."""
     node: Any = body
     for depth, part in enumerate(path[:-1]):
         here = path[: depth + 1]
         if part == "*":
             if not node:
-                node.append(draw(for_schema(_schema_at(here))))
+                node.append(draw(for_schema(_schema_at(here, at))))
             node = node[0]
             continue
         if part not in node:
-            schema = _schema_at(here)
+            schema = _schema_at(here, at)
             value = draw(for_schema(schema))
             if isinstance(value, list) and not value and path[depth + 1] == "*":
                 value = [draw(for_schema(schema["items"]))]
             node[part] = value
         node = node[part]
     if path and path[-1] != "*" and path[-1] not in node:
-        node[path[-1]] = draw(for_schema(_schema_at(path)))
+        node[path[-1]] = draw(for_schema(_schema_at(path, at)))
     if path and path[-1] == "*" and not node:
-        node.append(draw(for_schema(_schema_at(path))))
+        node.append(draw(for_schema(_schema_at(path, at))))
 
 
-def _apply(draw: st.DrawFn, body: dict[str, Any], chosen: Break) -> dict[str, Any]:
-    """Return a copy of `body` with `chosen` broken (the spot made to exist first)."""
+def apply(
+    draw: st.DrawFn,
+    body: dict[str, Any],
+    chosen: Break,
+    at: Mapping[tuple[str, ...], Spot] = SPOTS,
+) -> dict[str, Any]:
+    """Return a copy of `body` with `chosen` broken (the spot, one of `at`, made to exist)."""
     body = json.loads(json.dumps(body))  # a deep copy
     path = chosen.spot.path
     if not path:  # the envelope itself: a key removed or added
         broken: dict[str, Any] = chosen.mutate(draw, body)
         return broken
-    _materialize(draw, body, path)
+    _materialize(draw, body, path, at)
     parent: Any = body
     for part in path[:-1]:
         parent = parent[0] if part == "*" else parent[part]
@@ -293,7 +350,7 @@ def _only_break(body: dict[str, Any], pointer: str) -> bool:
     return rule_errors(spec, args) <= {pointer}
 
 
-def _pointer_of(chosen: Break, body: dict[str, Any]) -> str:
+def pointer_of(chosen: Break, body: dict[str, Any]) -> str:
     if chosen.rule != "schema.additionalProperties":
         return chosen.pointer
     target: Any = body
@@ -308,10 +365,10 @@ def _schema_break(chosen: Break) -> st.SearchStrategy[BrokenRequest]:
     @st.composite
     def build(draw: st.DrawFn) -> BrokenRequest:
         base = draw(valid_requests)
-        body = _apply(draw, base, chosen) if draw(st.booleans()) else None
-        if body is None or not _only_break(body, _pointer_of(chosen, body)):
-            body = _apply(draw, stripped(base), chosen)
-        pointer = _pointer_of(chosen, body)
+        body = apply(draw, base, chosen) if draw(st.booleans()) else None
+        if body is None or not _only_break(body, pointer_of(chosen, body)):
+            body = apply(draw, stripped(base), chosen)
+        pointer = pointer_of(chosen, body)
         assume(_only_break(body, pointer))
         return BrokenRequest(
             chosen.label,

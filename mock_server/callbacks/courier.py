@@ -1,0 +1,161 @@
+"""How due deliveries get sent: claimed from the store in small batches, each started on a
+lane with room (`lanes.py`), in a pool of threads.
+
+A thread that finishes an attempt claims the next due delivery of its own lane and goes on
+with it (a chain), so a busy healthy receiver is fed without a hand-off per callback, while a
+receiver that hangs holds only its own lane's threads (and a down lane chains nothing). What
+is in flight is known by delivery and destination, so an advance can wait for it, or not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from mock_server.callbacks.lanes import Lanes, destination_of
+from mock_server.state.protocol import Store
+from mock_server.state.records import Delivery
+
+log = logging.getLogger(__name__)
+Attempt = Callable[[Delivery, float, float], bool | None]
+"""Send one delivery once and record it: (delivery, clock now, late-before) -> whether the
+receiver answered (None: nothing was sent, as for a refused URL)."""
+_CLAIM_ROUNDS = 20  # claims per pump
+_CLAIM_BATCH = 50  # deliveries per claim
+
+
+class Courier:
+    """Claims due deliveries and runs their attempts, within the lanes' bounds."""
+
+    def __init__(
+        self,
+        store: Store,
+        lanes: Lanes,
+        attempt: Attempt,
+        *,
+        hold: float,
+        errors: list[BaseException],
+    ) -> None:
+        self.store = store
+        self.lanes = lanes
+        self.attempt = attempt
+        self.hold = hold
+        self.errors = errors
+        self.freed = False  # a lane slot was given back since the flag was cleared
+        self._pool = ThreadPoolExecutor(lanes.total, thread_name_prefix="shortapi-callback")
+        # delivery id: (its destination, the chain sending it)
+        self._flight: dict[int, tuple[str, Future[None]]] = {}
+        self._lock = threading.Lock()
+        self._pump_lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    def pump(self, now: float, *, late: float = -math.inf) -> int:
+        """Start an attempt of every delivery due by clock time `now` that a lane has room
+        for; return how many were started. A delivery due by `late` is late (`attempt`)."""
+        started = 0
+        with self._pump_lock:
+            for _ in range(_CLAIM_ROUNDS):
+                limit = min(self.lanes.room(), _CLAIM_BATCH)
+                if limit <= 0 or self._stopping.is_set():
+                    break
+                claimed = self._claim(now, limit)
+                back = [d for d in claimed if not self._start(d, now, late)]
+                started += len(claimed) - len(back)
+                if back := [d for d in back if d.claimed_until == 0.0]:
+                    self.store.save_deliveries(back)  # their lane is full: back to the store
+                if len(claimed) < limit:
+                    break
+        return started
+
+    def _claim(self, now: float, limit: int, destination: str | None = None) -> list[Delivery]:
+        return self.store.claim_due(
+            now,
+            time.time(),
+            hold=self.hold,
+            limit=limit,
+            skip_destinations=self.lanes.full() if destination is None else (),
+            skip_jobs=self.lanes.jobs(),
+            destination=destination,
+        )
+
+    def _start(self, delivery: Delivery, now: float, late: float) -> bool:
+        with self._lock:
+            if delivery.id in self._flight:
+                return False  # in flight already: the claim was just renewed
+            # A delivery stored before lanes existed learns its lane here (and keeps it).
+            delivery.destination = delivery.destination or destination_of(delivery.url)
+            if not self.lanes.take(delivery.destination, delivery.job_id):
+                delivery.claimed_until = 0.0
+                return False
+            try:
+                future = self._pool.submit(self._chain, delivery, now, late)
+            except RuntimeError:  # the pool was shut down: the mock is stopping
+                self.lanes.give(delivery.destination, delivery.job_id)
+                return False
+            self._flight[delivery.id] = (delivery.destination, future)
+            return True
+
+    def _chain(self, delivery: Delivery, now: float, late: float) -> None:
+        current: Delivery | None = delivery
+        while current is not None:
+            try:
+                answered = self.attempt(current, now, late)
+                if answered is not None:
+                    self.lanes.record(current.destination, answered)
+            except Exception as exc:  # kept for check(); the claim runs out, it is retried
+                if not self._stopping.is_set():
+                    log.exception("callback attempt failed")
+                    self.errors.append(exc)
+            current = self._next(current, now)
+
+    def _next(self, done: Delivery, now: float) -> Delivery | None:
+        """Claim the next due delivery of `done`'s lane for this thread; else give the
+        lane's slot back. Either way `done` is no longer in flight. Under the pump's lock,
+        as a pump's claims: a job's deliveries start one at a time, in their order."""
+        chain = not self._stopping.is_set() and done.destination not in self.lanes.down()
+        with self._pump_lock:
+            following: list[Delivery] = []
+            if chain:
+                try:
+                    following = self._claim(now, 1, done.destination)
+                except Exception as exc:
+                    log.exception("claiming a callback failed")
+                    self.errors.append(exc)
+            with self._lock:
+                _, future = self._flight.pop(done.id)
+                nxt = following[0] if following else None
+                if (
+                    nxt is not None
+                    and nxt.id not in self._flight
+                    and self.lanes.switch(done.destination, done.job_id, nxt.job_id)
+                ):
+                    self._flight[nxt.id] = (nxt.destination, future)
+                    return nxt
+                self.lanes.give(done.destination, done.job_id)
+                self.freed = True
+                back = nxt if nxt is not None and nxt.id not in self._flight else None
+            if back is not None:  # its job is in flight on another thread: back to the store
+                back.claimed_until = 0.0
+                self.store.save_delivery(back)
+        return None
+
+    def in_flight(self, skip: set[str]) -> list[tuple[str, Future[None]]]:
+        """The chains now sending, with their destination, those of `skip` aside."""
+        with self._lock:
+            return list({(d, f) for d, f in self._flight.values() if d not in skip})
+
+    def stop(self, seconds: float) -> None:
+        """Claim nothing more; wait up to `seconds` for the chains, then let the pool go."""
+        self._stopping.set()
+        with self._lock:
+            running = {future for _, future in self._flight.values()}
+        deadline = time.monotonic() + seconds
+        for future in running:  # what is still running after that is abandoned
+            with contextlib.suppress(Exception):
+                future.result(timeout=max(deadline - time.monotonic(), 0.0))
+        self._pool.shutdown(wait=False, cancel_futures=True)
