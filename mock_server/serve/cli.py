@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mock_server.clock import MODES
-from mock_server.config import ERROR_STATUSES, PROFILES, RESULT_KEYS, UNKNOWN_MODELS
+from mock_server.config import DEFAULTS, ERROR_STATUSES, PROFILES, RESULT_KEYS, UNKNOWN_MODELS
 from mock_server.contract import runner
 from mock_server.serve import models_cli
 from mock_server.version import __version__
@@ -36,24 +36,27 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     serve.add_argument("--clock", choices=MODES, default="realtime")
     serve.add_argument(
-        "--speed", type=float, default=1.0, help="realtime clock: clock seconds per wall second"
+        "--speed",
+        type=float,
+        default=DEFAULTS["SPEED"],
+        help="realtime clock: clock seconds per wall second",
     )
     serve.add_argument(
         "--store", default=DEFAULT_STORE, help=f"memory or sqlite:PATH (default {DEFAULT_STORE})"
     )
     serve.add_argument("--workers", type=int, default=2, help="worker processes")
     serve.add_argument("--threads", type=int, default=2, help="threads per worker")
-    serve.add_argument("--profile", choices=PROFILES, default="default")
+    serve.add_argument("--profile", choices=PROFILES, default=DEFAULTS["PROFILE"])
     serve.add_argument(
         "--result-key",
         choices=RESULT_KEYS,
-        default="auto",
+        default=DEFAULTS["RESULT_KEY"],
         help="the key of result files (default auto: by the model's output kind)",
     )
     serve.add_argument(
         "--error-status",
         choices=ERROR_STATUSES,
-        default="http",
+        default=DEFAULTS["ERROR_STATUS"],
         help="the HTTP status of API errors: their own (default), or 200 with the non-zero code",
     )
     serve.add_argument(
@@ -62,12 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--unknown-models",
         choices=UNKNOWN_MODELS,
-        default="reject",
+        default=DEFAULTS["UNKNOWN_MODELS"],
         help="a model id the catalogue does not hold: invalid model (default), or accept it "
         "checking only the envelope",
     )
-    serve.add_argument("--queued-seconds", type=float, default=2.0)
-    serve.add_argument("--processing-seconds", type=float, default=8.0)
+    serve.add_argument("--queued-seconds", type=float, default=DEFAULTS["QUEUED_SECONDS"])
+    serve.add_argument("--processing-seconds", type=float, default=DEFAULTS["PROCESSING_SECONDS"])
     serve.add_argument(
         "--api-key",
         action="append",
@@ -97,39 +100,47 @@ def build_parser() -> argparse.ArgumentParser:
     hooks.add_argument(
         "--callback-events",
         choices=("terminal", "all"),
-        default="terminal",
+        default=DEFAULTS["CALLBACK_EVENTS"],
         help="call back on the terminal status only, or on every change",
     )
-    hooks.add_argument("--callback-attempts", type=int, default=5)
+    hooks.add_argument("--callback-attempts", type=int, default=DEFAULTS["CALLBACK_ATTEMPTS"])
     hooks.add_argument(
         "--callback-backoff",
         type=float,
-        default=1.0,
+        default=DEFAULTS["CALLBACK_BACKOFF"],
         help="clock seconds before the first retry; doubles each time",
     )
-    hooks.add_argument("--callback-backoff-max", type=float, default=60.0)
     hooks.add_argument(
-        "--callback-timeout", type=float, default=5.0, help="wall seconds for one attempt"
+        "--callback-backoff-max", type=float, default=DEFAULTS["CALLBACK_BACKOFF_MAX"]
+    )
+    hooks.add_argument(
+        "--callback-timeout",
+        type=float,
+        default=DEFAULTS["CALLBACK_TIMEOUT"],
+        help="wall seconds for one attempt",
     )
     hooks.add_argument(
         "--callback-connect-timeout",
         type=float,
-        default=2.0,
+        default=DEFAULTS["CALLBACK_CONNECT_TIMEOUT"],
         help="wall seconds to connect (within the attempt's timeout)",
     )
     hooks.add_argument(
         "--callback-per-destination",
         type=int,
-        default=4,
+        default=DEFAULTS["CALLBACK_PER_DESTINATION"],
         help="attempts in flight per receiver host:port, per worker",
     )
     hooks.add_argument(
-        "--callback-concurrency", type=int, default=32, help="attempts in flight per worker"
+        "--callback-concurrency",
+        type=int,
+        default=DEFAULTS["CALLBACK_CONCURRENCY"],
+        help="attempts in flight per worker",
     )
     hooks.add_argument(
         "--callback-max-age",
         type=float,
-        default=3600.0,
+        default=DEFAULTS["CALLBACK_MAX_AGE"],
         help="clock seconds after which a pending callback is expired, not sent",
     )
     hooks.add_argument(

@@ -1,7 +1,8 @@
 """The SQLite store: one file shared by every worker process; state survives a restart.
 
-The queries of each kind of state are here; the file, its connections and write
-transactions are `sqlite_db.py`, the tables `schema.sql`, the batched journal
+The queries of each kind of state are here, the callback deliveries' in
+`sqlite_deliveries.py`, the uploads' in `sqlite_uploads.py`; the file, its connections and
+write transactions are `sqlite_db.py`, the tables `schema.sql`, the batched journal
 `sqlite_journal.py`.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mock_server.jobs.status import Stage
@@ -17,18 +18,18 @@ from mock_server.state import sqlite_uploads
 from mock_server.state.protocol import Admission, Pick, StageMove, Upload
 from mock_server.state.records import (
     Account,
-    Delivery,
     Injection,
     Job,
     Runtime,
 )
 from mock_server.state.sqlite_db import Database
+from mock_server.state.sqlite_deliveries import SQLiteDeliveries
 from mock_server.state.sqlite_journal import SQLiteJournal
 
 _JOB_COLUMNS = ("polls", "stage", "next_event_at")
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteDeliveries):
     """State in an SQLite file, safe to share between threads and processes."""
 
     def __init__(self, path: str, *, journal_limit: int = 10_000) -> None:
@@ -170,183 +171,6 @@ class SQLiteStore:
 
     def in_flight(self, owner: str) -> int:
         return self._in_flight(self.db.connection(), owner)
-
-    # callbacks
-    def add_delivery(self, delivery: Delivery) -> int:
-        with self.db.write() as db:
-            return self._insert_delivery(db, delivery)
-
-    @staticmethod
-    def _insert_delivery(db: sqlite3.Connection, delivery: Delivery) -> int:
-        row = db.execute(
-            "INSERT INTO deliveries (job_id, state, due_at, claimed_until, data) "
-            "VALUES (?, ?, ?, ?, ?) RETURNING id",
-            (
-                delivery.job_id,
-                delivery.state,
-                delivery.due_at,
-                delivery.claimed_until,
-                json.dumps(delivery.to_dict()),
-            ),
-        ).fetchone()
-        return int(row[0])
-
-    @staticmethod
-    def _delivery(row: tuple[Any, ...]) -> Delivery:
-        delivery_id, state, due_at, claimed_until, data = row
-        return Delivery(
-            **{
-                **json.loads(data),
-                "id": delivery_id,
-                "state": state,
-                "due_at": due_at,
-                "claimed_until": claimed_until,
-            }
-        )
-
-    _SELECT_DELIVERY = "SELECT id, state, due_at, claimed_until, data FROM deliveries"
-
-    def claim_deliveries(
-        self, now: float, wall: float, *, hold: float, limit: int = 50
-    ) -> list[Delivery]:
-        with self.db.write() as db:
-            rows = db.execute(
-                f"{self._SELECT_DELIVERY} WHERE state = 'pending' AND due_at <= ? AND "
-                "claimed_until <= ? ORDER BY due_at, id LIMIT ?",
-                (now, wall, limit),
-            ).fetchall()
-            db.executemany(
-                "UPDATE deliveries SET claimed_until = ? WHERE id = ?",
-                [(wall + hold, row[0]) for row in rows],
-            )
-        return [self._delivery((*row[:3], wall + hold, row[4])) for row in rows]
-
-    def save_delivery(self, delivery: Delivery) -> None:
-        self.db.write_one(
-            "UPDATE deliveries SET state = ?, due_at = ?, claimed_until = ?, data = ? WHERE id = ?",
-            (
-                delivery.state,
-                delivery.due_at,
-                delivery.claimed_until,
-                json.dumps(delivery.to_dict()),
-                delivery.id,
-            ),
-        )
-
-    def save_deliveries(self, deliveries: Sequence[Delivery]) -> None:
-        with self.db.write() as db:
-            db.executemany(
-                "UPDATE deliveries SET state = ?, due_at = ?, claimed_until = ?, data = ? "
-                "WHERE id = ?",
-                [
-                    (d.state, d.due_at, d.claimed_until, json.dumps(d.to_dict()), d.id)
-                    for d in deliveries
-                ],
-            )
-
-    def list_deliveries(self, *, limit: int = 100, job_id: str | None = None) -> list[Delivery]:
-        if job_id is None:
-            rows = (
-                self.db.connection()
-                .execute(f"{self._SELECT_DELIVERY} ORDER BY id DESC LIMIT ?", (limit,))
-                .fetchall()
-            )
-        else:
-            rows = (
-                self.db.connection()
-                .execute(
-                    f"{self._SELECT_DELIVERY} WHERE job_id = ? ORDER BY id DESC LIMIT ?",
-                    (job_id, limit),
-                )
-                .fetchall()
-            )
-        return [self._delivery(row) for row in reversed(rows)]
-
-    def pending_due(self, now: float) -> int:
-        row = (
-            self.db.connection()
-            .execute(
-                "SELECT count(*) FROM deliveries WHERE state = 'pending' AND due_at <= ?", (now,)
-            )
-            .fetchone()
-        )
-        return int(row[0])
-
-    def next_delivery_at(self) -> float | None:
-        row = (
-            self.db.connection()
-            .execute("SELECT min(due_at) FROM deliveries WHERE state = 'pending'")
-            .fetchone()
-        )
-        return None if row[0] is None else float(row[0])
-
-    def claim_due(
-        self,
-        now: float,
-        wall: float,
-        *,
-        hold: float,
-        limit: int = 50,
-        skip_destinations: Collection[str] = (),
-        skip_jobs: Collection[str] = (),
-        destination: str | None = None,
-    ) -> list[Delivery]:
-        lanes, jobs = list(skip_destinations), list(skip_jobs)
-        lane = "coalesce(json_extract(data, '$.destination'), '')"
-        only = (f"AND {lane} = ? ", (destination,)) if destination is not None else ("", ())
-        # Look first without the write lock (a backlog makes this scan long), then claim
-        # what is still unclaimed in a short write transaction.
-        rows = (
-            self.db.connection()
-            .execute(
-                f"{self._SELECT_DELIVERY} WHERE state = 'pending' AND due_at <= ? AND "
-                f"claimed_until <= ? AND job_id NOT IN ({', '.join('?' * len(jobs))}) AND "
-                f"{lane} NOT IN ({', '.join('?' * len(lanes))}) {only[0]}"
-                "ORDER BY due_at, id LIMIT ?",
-                (now, wall, *jobs, *lanes, *only[1], limit),
-            )
-            .fetchall()
-        )
-        claimed = []
-        with self.db.write() as db:
-            for row in rows:
-                taken = db.execute(
-                    "UPDATE deliveries SET claimed_until = ? WHERE id = ? AND state = 'pending' "
-                    "AND claimed_until <= ?",
-                    (wall + hold, row[0], wall),
-                ).rowcount
-                if taken:
-                    claimed.append(self._delivery((*row[:3], wall + hold, row[4])))
-        return claimed
-
-    def count_due(self, now: float, *, skip_destinations: Collection[str] = ()) -> int:
-        lanes = list(skip_destinations)
-        row = (
-            self.db.connection()
-            .execute(
-                "SELECT count(*) FROM deliveries WHERE state = 'pending' AND due_at <= ? AND "
-                "coalesce(json_extract(data, '$.destination'), '') NOT IN "
-                f"({', '.join('?' * len(lanes))})",
-                (now, *lanes),
-            )
-            .fetchone()
-        )
-        return int(row[0])
-
-    def expire_deliveries(self, queued_before: float, wall: float, note: dict[str, Any]) -> int:
-        expired, batch = 0, 200  # a transaction each: requests' writes go in between
-        while True:
-            with self.db.write() as db:
-                done = db.execute(
-                    "UPDATE deliveries SET state = 'expired', "
-                    "data = json_insert(data, '$.attempts[#]', json(?)) WHERE id IN ("
-                    "SELECT id FROM deliveries WHERE state = 'pending' AND claimed_until <= ? "
-                    "AND coalesce(json_extract(data, '$.queued_at'), due_at) < ? LIMIT ?)",
-                    (json.dumps(note), wall, queued_before, batch),
-                ).rowcount
-            expired += done
-            if done < batch:
-                return expired
 
     # scenarios and faults
     def add_injection(self, injection: Injection) -> int:
