@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from mock_server.callbacks.lanes import Lanes, destination_of
-from mock_server.state.protocol import Store
+from mock_server.state.protocol import DueClaim, Store
 from mock_server.state.records import Delivery
 
 log = logging.getLogger(__name__)
@@ -73,15 +73,16 @@ class Courier:
         return started
 
     def _claim(self, now: float, limit: int, destination: str | None = None) -> list[Delivery]:
-        return self.store.claim_due(
+        claim = DueClaim(
             now,
             time.time(),
-            hold=self.hold,
-            limit=limit,
+            self.hold,
+            limit,
             skip_destinations=self.lanes.full() if destination is None else (),
             skip_jobs=self.lanes.jobs(),
             destination=destination,
         )
+        return self.store.claim_due(claim)
 
     def _start(self, delivery: Delivery, now: float, late: float) -> bool:
         with self._lock:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
 from mock_server.jobs.status import Stage
-from mock_server.state.protocol import Admission, Pick, StageMove, Upload
+from mock_server.state.protocol import Admission, DueClaim, Pick, StageMove, Upload
 from mock_server.state.records import Account, Delivery, Injection, Job, Runtime
 
 _Record = TypeVar("_Record", Job, Account)
@@ -202,32 +202,14 @@ class MemoryStore:
             pending = [d.due_at for d in self._deliveries.values() if d.state == "pending"]
             return min(pending, default=None)
 
-    def claim_due(
-        self,
-        now: float,
-        wall: float,
-        *,
-        hold: float,
-        limit: int = 50,
-        skip_destinations: Collection[str] = (),
-        skip_jobs: Collection[str] = (),
-        destination: str | None = None,
-    ) -> list[Delivery]:
+    def claim_due(self, claim: DueClaim) -> list[Delivery]:
         with self._lock:
             due = sorted(
-                (
-                    d
-                    for d in self._pending.values()
-                    if d.due_at <= now
-                    and d.claimed_until <= wall
-                    and d.destination not in skip_destinations
-                    and d.job_id not in skip_jobs
-                    and destination in (None, d.destination)
-                ),
+                (d for d in self._pending.values() if claim.takes(d)),
                 key=lambda d: (d.due_at, d.id),
-            )[:limit]
+            )[: claim.limit]
             for delivery in due:
-                delivery.claimed_until = wall + hold
+                delivery.claimed_until = claim.wall + claim.hold
             return [dataclasses.replace(d, attempts=list(d.attempts)) for d in due]
 
     def save_deliveries(self, deliveries: Sequence[Delivery]) -> None:

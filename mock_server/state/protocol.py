@@ -25,6 +25,31 @@ Pick = Callable[[Sequence[Injection]], Injection | None]
 
 
 @dataclass(frozen=True)
+class DueClaim:
+    """Which due deliveries one claim takes: pending, due by clock time `now`, unclaimed at
+    wall time `wall`, at most `limit`, none whose destination or job is in the skip lists
+    (and, given a `destination`, none of any other); each is held for `hold` wall seconds."""
+
+    now: float
+    wall: float
+    hold: float
+    limit: int = 50
+    skip_destinations: Collection[str] = ()
+    skip_jobs: Collection[str] = ()
+    destination: str | None = None
+
+    def takes(self, delivery: Delivery) -> bool:
+        """Say whether `delivery` (pending) is one this claim takes."""
+        return (
+            delivery.due_at <= self.now
+            and delivery.claimed_until <= self.wall
+            and delivery.destination not in self.skip_destinations
+            and delivery.job_id not in self.skip_jobs
+            and self.destination in (None, delivery.destination)
+        )
+
+
+@dataclass(frozen=True)
 class StageMove:
     """Mark a job's status change as acted on, if no one did yet: from `stage` to
     `new_stage`, with its account change and its callback deliveries, in one transaction."""
@@ -69,20 +94,9 @@ class DeliveryStore(Protocol):
     def list_deliveries(self, *, limit: int = 100, job_id: str | None = None) -> list[Delivery]: ...
     def next_delivery_at(self) -> float | None: ...
     def pending_due(self, now: float) -> int: ...
-    def claim_due(
-        self,
-        now: float,
-        wall: float,
-        *,
-        hold: float,
-        limit: int = 50,
-        skip_destinations: Collection[str] = (),
-        skip_jobs: Collection[str] = (),
-        destination: str | None = None,
-    ) -> list[Delivery]:
-        """Claim pending deliveries due by `now` (oldest due first), as `claim_deliveries`,
-        leaving out those whose `destination` or job is in the skip lists (and, given a
-        `destination`, those of any other)."""
+    def claim_due(self, claim: DueClaim) -> list[Delivery]:
+        """Claim the pending deliveries `claim` asks for (oldest due first), as
+        `claim_deliveries` does: each is held for `claim.hold` wall seconds."""
         ...
 
     def save_deliveries(self, deliveries: Sequence[Delivery]) -> None:

@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from mock_server.state.protocol import DueClaim
 from mock_server.state.records import Delivery
 from mock_server.state.sqlite_db import Database
 
@@ -125,18 +126,10 @@ class SQLiteDeliveries:
         )
         return None if row[0] is None else float(row[0])
 
-    def claim_due(
-        self,
-        now: float,
-        wall: float,
-        *,
-        hold: float,
-        limit: int = 50,
-        skip_destinations: Collection[str] = (),
-        skip_jobs: Collection[str] = (),
-        destination: str | None = None,
-    ) -> list[Delivery]:
-        lanes, jobs = list(skip_destinations), list(skip_jobs)
+    def claim_due(self, claim: DueClaim) -> list[Delivery]:
+        now, wall, hold, limit = claim.now, claim.wall, claim.hold, claim.limit
+        destination = claim.destination
+        lanes, jobs = list(claim.skip_destinations), list(claim.skip_jobs)
         lane = "coalesce(json_extract(data, '$.destination'), '')"
         only = (f"AND {lane} = ? ", (destination,)) if destination is not None else ("", ())
         # Look first without the write lock (a backlog makes this scan long), then claim
