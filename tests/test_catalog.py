@@ -13,7 +13,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from mock_server.catalog import pricing, registry
-from mock_server.catalog.from_catalog import DEFS_FILE, KLING_DEFS, KLING_FILE, served
+from mock_server.catalog.from_catalog import DEFS_FILE, KLING_DEFS, KLING_FILE, TYPES, served
 from mock_server.catalog.registry import MODELS, SHIPPED
 from mock_server.data import schemas
 
@@ -22,13 +22,6 @@ FOLDER = ROOT / "schemas" / "models"
 CATALOG = json.loads((ROOT / "fixtures" / "catalog" / "models.json").read_text())
 SERVED = {entry["model"]: entry for entry in CATALOG if served(entry)}
 FILES = registry.model_files(FOLDER)
-TYPES = {
-    "string": "string",
-    "int": "integer",
-    "float": "number",
-    "bool": "boolean",
-    "list": "array",
-}
 # Inputs a page shows whose schema is not the plain type: image, video and audio inputs.
 REF_TYPES = {"image_url": "string", "video_url": "string", "audio_url": "string"}
 
