@@ -127,6 +127,8 @@ def test_the_live_target_runs_the_plan_within_its_budget() -> None:
         finally:
             session.close()
     assert target.controls is None and target.paid
+    rules = {run.item.rule for run in runs.values()}
+    assert "auth.missing" in rules and not rules & plan.NOT_FOR_PAID_TARGETS  # no 320 MiB body
     kinds = [run.item.kind for run in runs.values()]
     assert kinds.index("job") > max(i for i, k in enumerate(kinds) if k == "invalid")
     for run in session.planned("invalid"):
