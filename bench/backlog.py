@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,59 +30,22 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # see bench/__init__.py
 from bench.common import CREATE_PATH, QUERY_PATH, http, job_body, write_json
 from bench.probes import wait_ready
-from bench.servers import BIN, HOST, Server, Servers, free_port
+from bench.servers import Server, Servers, free_port, serve_command
 from mock_server import close_app, create_app, extensions
 from mock_server.callbacks.lanes import destination_of
 from mock_server.control import get_control
 from mock_server.state.records import Delivery
-from mock_server.testing.receiver import CallbackReceiver
+from mock_server.testing.receiver import CallbackReceiver, SilentReceiver
 
 BACKLOG = 20_000
 DEAD_URL = "http://callbacks.dead.invalid/hook"  # .invalid never resolves (RFC 6761)
-
-
-class SilentReceiver:
-    """A loopback socket that accepts every connection and never answers."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server((HOST, 0), backlog=512)
-        self.url = f"http://{HOST}:{self.sock.getsockname()[1]}/hook"
-        self.accepted = 0
-        self._held: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            self._held.append(conn)
-
-    def close(self) -> None:
-        """Close the socket and every connection held."""
-        self.sock.close()
-        for conn in self._held:
-            conn.close()
 
 
 @contextmanager
 def served(servers: Servers, database: Path, *options: str, reset: bool = True) -> Iterator[Server]:
     """Serve the mock on `database` with `options`; stop it after."""
     port = free_port()
-    command = [
-        str(BIN / "shortapi-mock"),
-        "serve",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--store",
-        f"sqlite:{database}",
-        *options,
-        *(["--reset"] if reset else []),
-    ]
+    command = serve_command(port, database, *options, reset=reset)
     server = servers.start(f"mock-{port}", command, port)
     try:
         wait_ready(server, "/_mock/health", 30, {})
@@ -109,37 +70,37 @@ def create_job(server: Server, callback_url: str) -> str:
 
 def head_of_line(servers: Servers, tmp: Path, timeout: float) -> dict[str, Any]:
     """The healthy callback's delay behind 40 jobs calling a silent receiver."""
-    silent = SilentReceiver()
     options = ("--clock", "realtime", "--speed", "10", "--callback-timeout", str(timeout))
-    try:
-        with CallbackReceiver() as healthy, served(servers, tmp / "hol.db", *options) as mock:
-            for _ in range(40):
-                create_job(mock, silent.url)
-            created = time.time()
-            create_job(mock, healthy.url)
-            finished = created + 1.0  # 2 + 8 clock seconds at x10
-            got = healthy.wait_for(1, timeout=120)[0]
-            delay = got.at - finished
-    finally:
-        silent.close()
+    with (
+        SilentReceiver(backlog=512) as silent,
+        CallbackReceiver() as healthy,
+        served(servers, tmp / "hol.db", *options) as mock,
+    ):
+        for _ in range(40):
+            create_job(mock, silent.url)
+        created = time.time()
+        create_job(mock, healthy.url)
+        finished = created + 1.0  # 2 + 8 clock seconds at x10
+        got = healthy.wait_for(1, timeout=120)[0]
+        delay = got.at - finished
     return {"silent_jobs": 40, "delay_s": round(delay, 3), "silent_connections": silent.accepted}
 
 
 def advance_wall(servers: Servers, tmp: Path, timeout: float) -> dict[str, Any]:
     """The wall time of an advance past 10 silent receivers and one healthy one."""
-    silent = SilentReceiver()
     options = ("--clock", "manual", "--callback-timeout", str(timeout))
-    try:
-        with CallbackReceiver() as healthy, served(servers, tmp / "adv.db", *options) as mock:
-            for _ in range(10):
-                create_job(mock, silent.url)
-            create_job(mock, healthy.url)
-            started = time.perf_counter()
-            status, _ = post_json(mock, "/_mock/clock/advance", {"seconds": 11})
-            took = time.perf_counter() - started
-            arrived = len(healthy.received)
-    finally:
-        silent.close()
+    with (
+        SilentReceiver(backlog=512) as silent,
+        CallbackReceiver() as healthy,
+        served(servers, tmp / "adv.db", *options) as mock,
+    ):
+        for _ in range(10):
+            create_job(mock, silent.url)
+        create_job(mock, healthy.url)
+        started = time.perf_counter()
+        status, _ = post_json(mock, "/_mock/clock/advance", {"seconds": 11})
+        took = time.perf_counter() - started
+        arrived = len(healthy.received)
     return {"status": status, "wall_s": round(took, 3), "healthy_delivered_before": arrived == 1}
 
 

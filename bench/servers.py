@@ -37,8 +37,9 @@ def free_port() -> int:
         return port
 
 
-def mock_command(port: int, database: Path) -> list[str]:
-    """Return the command serving the mock on `port` with a fresh SQLite store."""
+def serve_command(port: int, database: Path, *options: str, reset: bool = True) -> list[str]:
+    """Return the command serving the mock on `port` with the SQLite store at `database`
+    (emptied first unless `reset` is False) and the serve `options`."""
     return [
         str(BIN / "shortapi-mock"),
         "serve",
@@ -46,13 +47,16 @@ def mock_command(port: int, database: Path) -> list[str]:
         HOST,
         "--port",
         str(port),
-        "--clock",
-        "manual",
         "--store",
         f"sqlite:{database}",
-        *GUNICORN_SETTINGS,
-        "--reset",
+        *options,
+        *(["--reset"] if reset else []),
     ]
+
+
+def mock_command(port: int, database: Path) -> list[str]:
+    """Return the command serving the mock on `port` with a fresh SQLite store."""
+    return serve_command(port, database, "--clock", "manual", *GUNICORN_SETTINGS)
 
 
 def bare_command(port: int) -> list[str]:

@@ -8,7 +8,6 @@ times at the default timeouts) come from bench/backlog.py, not from these tests.
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import threading
 import time
@@ -22,59 +21,9 @@ from helpers import body, create
 from mock_server import extensions
 from mock_server.control import get_control
 from mock_server.state.records import Delivery
-from mock_server.testing.receiver import CallbackReceiver
+from mock_server.testing.receiver import CallbackReceiver, SilentReceiver
 
 TIMEOUT = 0.5  # wall seconds per attempt in these tests
-
-
-class SilentReceiver:
-    """A loopback socket that accepts every connection and never answers."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0), backlog=128)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/hook"
-        self.accepted = 0
-        self.most_open = 0
-        self._open: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with self._lock:
-                self.accepted += 1
-                for gone in [c for c in self._open if not _alive(c)]:
-                    gone.close()
-                    self._open.remove(gone)
-                self._open.append(conn)
-                self.most_open = max(self.most_open, len(self._open))
-
-    def __enter__(self) -> SilentReceiver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() below
-        self.sock.close()
-        self._thread.join(timeout=5)
-        for conn in self._open:
-            conn.close()
-
-
-def _alive(conn: socket.socket) -> bool:
-    """Say whether the peer still holds the connection (a closed one reads EOF)."""
-    try:
-        conn.setblocking(False)
-        return conn.recv(65536, socket.MSG_PEEK) != b""
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
 
 
 @pytest.fixture

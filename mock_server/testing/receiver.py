@@ -3,12 +3,15 @@
 with CallbackReceiver(statuses=[500, 500]) as receiver:   # fail twice, then 200
     ... create a job with callback_url=receiver.url ...
     receiver.wait_for(1)
+
+`SilentReceiver` is its dead twin: it accepts connections and never answers.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import socketserver
 import threading
 import time
@@ -147,3 +150,55 @@ class CallbackReceiver:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class SilentReceiver:
+    """A dead callback receiver: a loopback socket that accepts every connection and never
+    answers (what a hung receiver looks like). `accepted` counts connections, `most_open`
+    the most held open at once; connections the peer dropped are closed as new ones come."""
+
+    def __init__(self, *, backlog: int = 128) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0), backlog=backlog)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/hook"
+        self.accepted = 0
+        self.most_open = 0
+        self._open: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with self._lock:
+                self.accepted += 1
+                for gone in [c for c in self._open if not _alive(c)]:
+                    gone.close()
+                    self._open.remove(gone)
+                self._open.append(conn)
+                self.most_open = max(self.most_open, len(self._open))
+
+    def __enter__(self) -> SilentReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() below
+        self.sock.close()
+        self._thread.join(timeout=5)
+        for conn in self._open:
+            conn.close()
+
+
+def _alive(conn: socket.socket) -> bool:
+    """Say whether the peer still holds the connection (a closed one reads EOF)."""
+    try:
+        conn.setblocking(False)
+        return conn.recv(65536, socket.MSG_PEEK) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
