@@ -72,9 +72,11 @@ def _faults(endpoint: str, owner: str) -> Response | None:
 def service() -> JobService:
     """Return the job flow over this app's parts."""
     app = current_app
-    clock = extensions.clock(app)
     return JobService(
-        extensions.store(app), clock, extensions.dispatcher(app), app.config["PRICES"], clock.wall
+        extensions.store(app),
+        extensions.clock(app),
+        extensions.dispatcher(app),
+        app.config["PRICES"],
     )
 
 

@@ -6,7 +6,6 @@ settled on the per-poll clock. Plain Python: the routes hand over what the reque
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -40,7 +39,6 @@ class JobService:
     clock: Clock
     settler: Settler
     prices: Mapping[str, Mapping[str, str]]
-    wall: Callable[[], float] = time.time
 
     def scenario(
         self, header: str | None, prompt: object, waiting: Callable[[], Injection | None]
@@ -66,14 +64,15 @@ class JobService:
         """Make the job a valid create asks for, with the fate `chosen` tokens give it, and
         store it if the key's account admits it (else raise the API's 429)."""
         outcome, processing_for = scenarios.fate(chosen, runtime.processing_for)
+        wall = self.clock.wall()  # one reading: the id's seconds and created_at agree
         job = Job(
-            id=new_job_id(self.wall()),
+            id=new_job_id(wall),
             owner=owner,
             model=valid.model.id,
             args=valid.args,
             amount=amount(valid.model, valid.args, self.prices),
             created_at=self.clock.now(runtime),
-            created_wall=self.wall(),
+            created_wall=wall,
             queued_for=runtime.queued_for,
             processing_for=processing_for,
             outcome=outcome,
