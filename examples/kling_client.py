@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import requests
+import urllib3.exceptions
 
 MODEL = "kwaivgi/kling-o1/image-to-video"
 DEFAULT_BASE_URL = "https://api.shortapi.ai"
@@ -67,6 +68,12 @@ class JobFailed(KlingError):
 
 class JobTimeout(KlingError):
     """The job did not finish (or its callback did not come) within the timeout."""
+
+
+class CreateUncertain(KlingError):
+    """A create was sent but its answer was lost (the connection dropped or timed out after
+    the request went out): the job may exist and be billed. The API documents no idempotency
+    key, so the client does not resend it; check the account (or the callbacks) first."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +167,7 @@ class KlingClient:
         backoff: float = 1.0,
         max_backoff: float = 30.0,
         request_timeout: float = 30.0,
+        resend_uncertain_creates: bool = False,
     ) -> None:
         if not api_key:
             raise ValueError("an API key is required (SHORTAPI_KEY)")
@@ -175,6 +183,7 @@ class KlingClient:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.request_timeout = request_timeout
+        self.resend_uncertain_creates = resend_uncertain_creates
 
     def close(self) -> None:
         """Close the HTTP session if this client created it."""
@@ -215,7 +224,9 @@ class KlingClient:
         body: dict[str, Any] = {"model": MODEL, "args": args}
         if callback_url is not None:
             body["callback_url"] = callback_url
-        data = self._call("POST", "/api/v1/job/create", json=body)
+        data = self._call(
+            "POST", "/api/v1/job/create", json=body, once=not self.resend_uncertain_creates
+        )
         return Job(str(data["job_id"]), Decimal(str(data.get("amount", "0"))))
 
     def query(self, job_id: str) -> JobStatus:
@@ -321,13 +332,20 @@ class KlingClient:
         return data if isinstance(data, dict) else {}
 
     def _send(
-        self, method: str, url: str, *, authorized: bool = True, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        authorized: bool = True,
+        once: bool = False,
+        **kwargs: Any,
     ) -> requests.Response:
         """Send one request, retrying 429, 5xx and connection errors with backoff.
 
-        A create that failed with a 5xx or a dropped connection may in rare cases have
-        been created anyway; the API documents no idempotency key, so this client, like
-        most, accepts that risk rather than losing the job.
+        With `once` (a create), a connection that drops or times out after the request went
+        out raises `CreateUncertain` instead: the API documents no idempotency key, so a
+        resend could create and bill the job twice. A connection that was never made (refused,
+        connect timeout) is retried: nothing reached the API.
         """
         headers = {"Authorization": f"Bearer {self.api_key}"} if authorized else {}
         for attempt in range(self.max_retries + 1):
@@ -336,7 +354,13 @@ class KlingClient:
                 response = self.session.request(
                     method, url, headers=headers, timeout=self.request_timeout, **kwargs
                 )
-            except (requests.ConnectionError, requests.Timeout):
+            except (requests.ConnectionError, requests.Timeout) as error:
+                if once and not _never_sent(error):
+                    raise CreateUncertain(
+                        f"{method} {url}: the connection dropped after the request was sent "
+                        f"({error.__class__.__name__}); the job may exist and be billed, so "
+                        "it is not resent"
+                    ) from error
                 if last:
                     raise
                 self.sleep(self._backoff(attempt))
@@ -350,6 +374,17 @@ class KlingClient:
 
     def _backoff(self, attempt: int) -> float:
         return float(min(self.backoff * 2**attempt, self.max_backoff))
+
+
+def _never_sent(error: requests.RequestException) -> bool:
+    """Whether the request surely never reached the server: the connection was refused or
+    could not be made in time (urllib3 gave up connecting), not dropped after sending."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    cause = error.args[0] if error.args else None
+    return isinstance(cause, urllib3.exceptions.MaxRetryError) and isinstance(
+        cause.reason, urllib3.exceptions.NewConnectionError
+    )
 
 
 def _retryable(response: requests.Response) -> bool:

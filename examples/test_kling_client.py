@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import re
+import socket
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 import requests
-from kling_client import MODEL, ApiError, JobFailed, JobTimeout, KlingClient
+from kling_client import MODEL, ApiError, CreateUncertain, JobFailed, JobTimeout, KlingClient
 
 from mock_server.data import mp4info, schemas
 from mock_server.jobs.scenarios import REASONS
@@ -204,14 +205,41 @@ def test_5xx_without_retry_after_backs_off_exponentially(shortapi_mock: MockHand
     assert statuses(shortapi_mock, "/api/v1/job/query")[:4] == [500, 500, 500, 200]
 
 
-def test_dropped_connections_are_retried(shortapi_mock: MockHandle, client: KlingClient) -> None:
-    shortapi_mock.fault("reset", count=1, endpoint="create")
-    shortapi_mock.fault("empty", count=1, endpoint="query")
+def test_dropped_query_connections_are_retried(
+    shortapi_mock: MockHandle, client: KlingClient
+) -> None:
+    shortapi_mock.fault("empty", count=2, endpoint="query")
     job = client.submit(prompt=PROMPT, images=IMAGES)
     assert client.wait(job.job_id).endswith(".mp4")
-    faults = [entry["fault"] for entry in shortapi_mock.requests()]
-    assert faults[:2] == ["reset", None]  # create reset, then retried
-    assert faults[2] == "empty"  # the first query's connection closed, then retried
+    faults = [entry["fault"] for entry in queries(shortapi_mock)]
+    assert faults[:3] == ["empty", "empty", None]  # closed twice, then answered
+
+
+def test_a_create_whose_answer_was_lost_is_not_resent(
+    shortapi_mock: MockHandle, client: KlingClient
+) -> None:
+    # ack-lost: the mock creates and bills the job, then drops the connection.
+    shortapi_mock.fault("ack-lost", count=1, endpoint="create")
+    with pytest.raises(CreateUncertain, match="may exist and be billed"):
+        client.submit(prompt=PROMPT, images=IMAGES)
+
+    assert len(statuses(shortapi_mock, "/api/v1/job/create")) == 1  # sent once, not resent
+    assert len(shortapi_mock.jobs()) == 1  # ...and the one job it was billed for exists
+    assert shortapi_mock.violations() == []  # so no create.blind_retry
+
+
+def test_an_unreachable_api_is_retried_then_raised(shortapi_mock: MockHandle) -> None:
+    # A refused connection never reached the API: a create is safe to resend.
+    sleep = ClockSleep(shortapi_mock)
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with (
+        KlingClient("key", closed, sleep=sleep, max_retries=2) as client,
+        pytest.raises(requests.ConnectionError),
+    ):
+        client.submit(prompt=PROMPT, images=IMAGES)
+    assert sleep.calls == [1, 2]  # two backoffs, three attempts
 
 
 def test_gives_up_after_max_retries(shortapi_mock: MockHandle) -> None:
@@ -235,7 +263,12 @@ def test_survives_random_faults(shortapi_responses: MockHandle) -> None:
     shortapi_responses.random_faults(
         {"seed": 8, "create": {"503": 0.3, "reset": 0.1}, "query": {"429": 0.3, "504": 0.1}}
     )
-    with KlingClient(shortapi_responses.api_key, sleep=shortapi_responses.advance) as client:
+    # A reset create never reached the job store, so resending it is right here.
+    with KlingClient(
+        shortapi_responses.api_key,
+        sleep=shortapi_responses.advance,
+        resend_uncertain_creates=True,
+    ) as client:
         jobs = [client.submit(prompt=PROMPT, images=IMAGES) for _ in range(5)]
         urls = [client.wait(job.job_id) for job in jobs]
 
