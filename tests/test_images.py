@@ -307,3 +307,17 @@ def test_schema_errors_are_not_checked_again() -> None:
 def test_any_bytes_get_a_problem_or_pass_never_an_exception(payload: bytes, mime: str) -> None:
     found = problems(body(images=[data_uri(payload, mime)]))
     assert all(rule.startswith(("image.", "schema.")) for rule, _, _ in found)
+
+
+def test_a_video_url_without_extension_is_accepted_with_a_warning(client: FlaskClient) -> None:
+    model = "kwaivgi/kling-3.0/motion-control"
+    args = {"prompt": "a lab", "image": "https://e.com/a.jpg", "character_orientation": "image"}
+    signed = create(client, {"model": model, "args": {**args, "video": "https://e.com/v/a1?s=2"}})
+    assert signed.status_code == 200, signed.json
+    warnings = json.loads(signed.headers["X-Mock-Warnings"])
+    assert [(w["rule"], w["pointer"]) for w in warnings] == [
+        ("video.url_no_extension", "/args/video")
+    ]
+    plain = create(client, {"model": model, "args": {**args, "video": "https://e.com/a.MP4"}})
+    assert plain.status_code == 200, plain.json
+    assert "X-Mock-Warnings" not in plain.headers

@@ -7,7 +7,8 @@ at most 10 MB, each side at least 300 px, aspect ratio between 1:2.5 and 2.5:1. 
 is not fetched (the mock reaches no one), except the mock's own uploads, whose stored bytes are
 checked alike: the caller passes a `Lookup`, so validation stays free of storage and Flask. A
 URL without a file extension (signed and CDN URLs) is accepted with a warning
-(A-image-url-no-extension).
+(A-image-url-no-extension). Input videos (``"x-video": true``) are never fetched either; a
+video URL without an extension gets the same warning (A-video-url-form).
 
 Each finding is a `Problem` with the value's JSON pointer and a message that says how to fix it.
 """
@@ -30,6 +31,7 @@ from mock_server.urls import is_http_url
 from mock_server.validation.rules import Context
 
 KEYWORD = "x-image"
+VIDEO_KEYWORD = "x-video"  # input videos: the form is the schema's; a bare URL is a warning
 """The schema keyword that marks a string as an image input (see ARCHITECTURE.md)."""
 MAX_BYTES = 10_000_000  # "at most 10 MB": the stricter reading, decimal megabytes
 MIN_SIDE = 300
@@ -79,23 +81,23 @@ def image_values(
 
     Follows ``properties``, ``items`` and local ``$ref`` s (``#/...``) of the document.
     """
-    yield from _walk(schema, schema, instance, pointer)
+    yield from _walk(schema, schema, instance, pointer, KEYWORD)
 
 
 def _walk(
-    node: Mapping[str, Any], root: Mapping[str, Any], instance: Any, pointer: str
+    node: Mapping[str, Any], root: Mapping[str, Any], instance: Any, pointer: str, keyword: str
 ) -> Iterator[tuple[str, Any]]:
     node = _deref(node, root)
-    if node.get(KEYWORD) is True:
+    if node.get(keyword) is True:
         yield pointer, instance
         return
     if isinstance(instance, dict):
         for key, child in node.get("properties", {}).items():
             if key in instance:
-                yield from _walk(child, root, instance[key], f"{pointer}/{_escape(key)}")
+                yield from _walk(child, root, instance[key], f"{pointer}/{_escape(key)}", keyword)
     elif isinstance(instance, list) and isinstance(node.get("items"), Mapping):
         for index, item in enumerate(instance):
-            yield from _walk(node["items"], root, item, f"{pointer}/{index}")
+            yield from _walk(node["items"], root, item, f"{pointer}/{index}", keyword)
 
 
 def _deref(node: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -128,6 +130,16 @@ def check_args(
     for pointer, value in image_values(schema, args, prefix):
         if pointer not in skip and isinstance(value, str):
             yield from check_value(value, pointer, ctx, lookup=lookup)
+    for pointer, value in _walk(schema, schema, args, prefix, VIDEO_KEYWORD):
+        if pointer not in skip and isinstance(value, str) and url_extension(value) is None:
+            yield Problem(
+                "video.url_no_extension",
+                pointer,
+                "the URL's path has no file extension (as signed and CDN URLs have none): "
+                "accepted, but the mock does not fetch it, so it cannot tell that it is an "
+                "MP4, MOV or WebM video; prefer a URL ending in .mp4, .mov or .webm",
+                severity="warning",
+            )
 
 
 def check_value(
