@@ -30,10 +30,11 @@ class TinyClient:
         *,
         result_keys: Sequence[str] = ("images", "videos"),
         int_duration: bool = False,
+        model: str = MODEL,
     ) -> None:
         self.base_url, self.session = mock.base_url, requests.Session()
         self.session.headers["Authorization"] = f"Bearer {mock.api_key}"
-        self.result_keys, self.int_duration = result_keys, int_duration
+        self.result_keys, self.int_duration, self.model = result_keys, int_duration, model
         self.slept: list[float] = []  # Retry-After waits, recorded instead of slept
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -55,7 +56,7 @@ class TinyClient:
         args = dict(args)
         if self.int_duration and "duration" in args:
             args["duration"] = int(args["duration"])
-        body = self._call("POST", "/api/v1/job/create", json={"model": MODEL, "args": args})
+        body = self._call("POST", "/api/v1/job/create", json={"model": self.model, "args": args})
         return str(body["data"]["job_id"])
 
     def wait(self, job_id: str) -> ClientResult:
@@ -74,6 +75,40 @@ def test_a_careful_client_passes_every_variant(shortapi_mock: MockHandle) -> Non
     """Every variant and fault: requests conform, results are the job's."""
     runs = check_client(lambda mock: TinyClient(mock), shortapi_mock, examples=4)
     assert runs >= len(variants.ALL)
+
+
+@pytest.mark.parametrize("model", ["google/nano-banana-pro/text-to-image", "suno/suno-v5/generate"])
+def test_a_client_of_another_model_is_checked_on_that_models_args(
+    shortapi_mock: MockHandle, model: str
+) -> None:
+    """Generated from the model's own schema (a kling body would be rejected), and the result
+    checked is the model's kind: an image, a song."""
+    keys = ("images", "musics")
+    runs = check_client(
+        lambda mock: TinyClient(mock, model=model, result_keys=keys),
+        shortapi_mock,
+        chosen=[variants.DEFAULT],
+        examples=3,
+        model=model,
+    )
+    assert runs >= 1
+    kinds = {job["model"] for job in shortapi_mock.jobs()}
+    assert kinds == {model}
+
+
+@pytest.mark.shortapi(check=False)
+def test_a_client_reporting_another_url_fails(shortapi_mock: MockHandle) -> None:
+    """A result URL that is not the job's own first one is caught."""
+
+    class Elsewhere(TinyClient):
+        def wait(self, job_id: str) -> ClientResult:
+            found = super().wait(job_id)
+            return ClientResult(found.status, "https://cdn.example.com/other.mp4")
+
+    with pytest.raises(ClientCheckFailed, match=r"\[succeeded\].*succeeded with its result at"):
+        check_client(
+            lambda mock: Elsewhere(mock), shortapi_mock, chosen=[variants.DEFAULT], shrink=False
+        )
 
 
 @pytest.mark.shortapi(check=False)

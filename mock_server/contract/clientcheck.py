@@ -7,6 +7,9 @@ from a test that has one of the plugin's mock fixtures::
         check_client(lambda mock: MyAdapter(base_url=mock.base_url, key=mock.api_key),
                      shortapi_mock)
 
+The args are generated from the model's own schema: ``model="google/nano-banana-pro/..."``
+checks a client of any served model (kling-o1 image-to-video by default).
+
 For every variant in `mock_server.testing.variants.ALL` (result under ``videos`` or ``images``,
 each failure reason, a failed job reported as 4, a 429, 5xx or 3000 on the first create, errors
 sent as HTTP 200) hypothesis generates valid args;
@@ -16,8 +19,9 @@ nothing waits) and fails, with the smallest args it can find, when the client
 - sends a request that breaks the contract (anything the mock rejects, unknown job ids,
   polling too fast or after a final status: `mock_server.testing.client_checks`),
 - crashes with an exception that is not one of its own (`ClientAdapter.errors`),
-- reports a result other than the job's: status 2 with the job's video URL, or a failed
-  status (3, or the 4 the job reported in failed-status-4).
+- reports a result other than the job's: status 2 with the first URL of the job's result
+  (its video, image or song), or a failed status (3, or the 4 the job reported in
+  failed-status-4).
 """
 
 from __future__ import annotations
@@ -33,13 +37,15 @@ from mock_server.testing import MockHandle, variants
 
 from . import profiles
 
+KLING = "kwaivgi/kling-o1/image-to-video"
+
 
 @dataclass(frozen=True)
 class ClientResult:
     """What the client says became of a job."""
 
     status: int  # 2 succeeded; 3 (or 4, as the API may say) failed
-    video_url: str | None = None
+    video_url: str | None = None  # the result's first URL (a video, image or song)
 
 
 class ClientAdapter(Protocol):
@@ -51,7 +57,7 @@ class ClientAdapter(Protocol):
         ...
 
     def submit(self, args: Mapping[str, Any]) -> str:
-        """Create a job of kwaivgi/kling-o1/image-to-video with `args`; return its id."""
+        """Create a job of the checked model with `args`; return its id."""
         ...
 
     def wait(self, job_id: str) -> ClientResult:
@@ -70,6 +76,7 @@ def check_client(
     chosen: Sequence[variants.Variant] = variants.ALL,
     shrink: bool = True,
     examples: int | None = None,
+    model: str = KLING,
 ) -> int:
     """Run the client on generated jobs under each variant; raise on the first problem.
 
@@ -79,12 +86,13 @@ def check_client(
     """
     runs = 0
     phases = tuple(Phase) if shrink else (Phase.explicit, Phase.reuse, Phase.generate)
+    generated = strategies.valid_args if model == KLING else strategies.valid_args_for(model)
 
     def under(variant: variants.Variant) -> Callable[[], None]:
         @profiles.contract_settings(
             phases=phases, **({"max_examples": examples} if examples else {})
         )
-        @given(args=strategies.valid_args)
+        @given(args=generated)
         def one(args: dict[str, Any]) -> None:
             nonlocal runs
             runs += 1
@@ -118,7 +126,7 @@ def _run_once(
     except Exception as crash:  # anything else is the client crashing on a valid answer
         raise ClientCheckFailed(f"[{variant.name}] the client crashed: {crash!r}") from crash
     _check_requests(mock, variant)
-    _check_outcome(variant, job_id, result, error)
+    _check_outcome(variant, job_id, result, error, _first_url(mock, job_id))
 
 
 def _check_requests(mock: MockHandle, variant: variants.Variant) -> None:
@@ -134,6 +142,7 @@ def _check_outcome(
     job_id: str | None,
     result: ClientResult | None,
     error: BaseException | None,
+    expected_url: str | None,
 ) -> None:
     name = variant.name
     if error is not None:
@@ -150,8 +159,20 @@ def _check_outcome(
                 f"says status {result.status}"
             )
         return
-    if result.status != 2 or not (result.video_url or "").endswith(f"/files/{job_id}.mp4"):
+    if result.status != 2 or result.video_url is None or result.video_url != expected_url:
         raise ClientCheckFailed(
-            f"[{name}] the job succeeded with its video at "
-            f".../files/{job_id}.mp4; the client says {result}"
+            f"[{name}] job {job_id} succeeded with its result at {expected_url}; "
+            f"the client says {result}"
         )
+
+
+def _first_url(mock: MockHandle, job_id: str | None) -> str | None:
+    """Return the first URL of the job's result, as a query answers it now (None: no job,
+    or no result)."""
+    for job in mock.jobs():
+        if job["id"] == job_id:
+            result = job.get("answer", {}).get("result", {})
+            for entries in result.values():
+                if entries:
+                    return str(entries[0]["url"])
+    return None
