@@ -310,6 +310,20 @@ def test_unknown_model_gets_files_of_its_guessed_kind(
     fetch(client, entry["url"], mimetype)
 
 
+def test_unknown_model_results_follow_the_common_arg_names(make_app: Any) -> None:
+    client = make_app(UNKNOWN_MODELS="accept").test_client()
+    args = {"prompt": "x", "aspect_ratio": "9:16", "num_images": 3}
+    data = finished(client, {"model": "acme/pixels/text-to-image", "args": args})
+    entries = data["result"]["images"]
+    assert len(entries) == 3  # num_images
+    with Image.open(io.BytesIO(fetch(client, entries[2]["url"], "image/png"))) as image:
+        assert image.width * 16 == image.height * 9  # aspect_ratio
+    args = {"prompt": "x", "aspect_ratio": "1:1", "duration": 8}
+    data = finished(client, {"model": "acme/movies/image-to-video", "args": args})
+    info = probe(fetch(client, data["result"]["videos"][0]["url"], "video/mp4"))
+    assert (info.width == info.height, round(info.duration_s)) == (True, 8)
+
+
 def test_a_failed_job_has_no_files(client: FlaskClient) -> None:
     response = create(
         client, example("google/nano-banana/text-to-image"), **{"X-Mock-Scenario": "fail"}

@@ -250,10 +250,25 @@ def guess_output(model_id: str) -> str:
     return "videos"
 
 
+# How an unknown model's result is read from its args: the names most shipped model files
+# use (aspect_ratio 38 files, duration 35, num_images 14); anything else gets the defaults.
+_UNKNOWN_MEDIA = {
+    "videos": {
+        "duration": Reader(arg="duration", default=5),
+        "aspect_ratio": Reader(arg="aspect_ratio", default="16:9"),
+    },
+    "images": {
+        "aspect_ratio": Reader(arg="aspect_ratio", default="1:1"),
+        "count": Reader(arg="num_images", default=1),
+    },
+}
+
+
 @functools.lru_cache(maxsize=1024)
 def unknown_spec(model_id: str) -> ModelSpec:
     """Return a spec for a model id the catalogue does not hold: any args, no price, the
-    output its id suggests (`guess_output`), results of the default shape."""
+    output its id suggests (`guess_output`), its result read from the commonest arg names
+    (`duration`, `aspect_ratio`, `num_images`) where sent, else of the default shape."""
     output = guess_output(model_id)
     return ModelSpec(
         id=model_id,
@@ -261,7 +276,7 @@ def unknown_spec(model_id: str) -> ModelSpec:
         category=model_id.rsplit("/", 1)[-1],
         output=output,
         complete=False,
-        media={"duration": Reader(default=5)} if output == "videos" else {},
+        media=_UNKNOWN_MEDIA.get(output, {}),
         known=False,
     )
 
