@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 SERVE_STAMP := $(VENV)/.serve-stamp
 ARGS ?=
 
-.PHONY: serve test lint chromium bench fuzz videos clean
+.PHONY: serve test lint chromium redis bench fuzz videos clean
 
 # `make serve` installs the package alone (what serving needs; the package's own dependencies
 # include the pytest plugin's and the contract kit's); `make test` adds the dev tools (ruff,
@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint chromium  ## lint, type-check and run every test
+test: lint chromium redis  ## lint, type-check and run every test
 	$(BIN)/python -m pytest
 
 # The contract suite (contract_tests/, run by `shortapi-mock contract`): against the in-process
@@ -68,13 +68,34 @@ chromium:
 		|| echo "chromium: apt-get install chromium failed: the browser tests will be skipped"; \
 	fi
 
+# The Redis store's tests run a real redis-server (Debian's package), started by the tests on a
+# free loopback port. Installed here when missing and apt-get is usable (root); otherwise say
+# why: those tests then skip, and the build goes on.
+REDIS_SERVER := /usr/bin/redis-server
+redis:
+	@if [ -x $(REDIS_SERVER) ] || command -v redis-server >/dev/null 2>&1; then \
+		:; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+		echo "redis: redis-server missing and no apt-get here: the Redis store tests will be skipped"; \
+	elif [ "$$(id -u)" != 0 ]; then \
+		echo "redis: redis-server missing; run 'apt-get install redis-server' as root to run the Redis store tests (skipped now)"; \
+	else \
+		echo "redis: installing Debian's redis-server for the Redis store tests"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		( apt-get install -y -qq redis-server >/dev/null 2>&1 \
+		  || ( apt-get update -qq && apt-get install -y -qq redis-server >/dev/null ) ) \
+		|| echo "redis: apt-get install redis-server failed: the Redis store tests will be skipped"; \
+	fi
+
 bench: $(STAMP)  ## wrk against the served mock and Prism; figures to reports/bench.json
 	$(BIN)/python bench/run.py $(ARGS)
 	$(BIN)/python bench/callbacks.py
 	$(BIN)/python bench/fixtures.py
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/contract_rate.py
 	$(BIN)/python bench/backlog.py
 	$(BIN)/python bench/catalog.py
+	$(BIN)/python bench/stores.py
 
 fuzz: $(STAMP)  ## the fuzz property over 100k requests; figures to reports/fuzz.json
 	$(BIN)/python bench/fuzz.py $(ARGS)

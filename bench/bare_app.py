@@ -1,7 +1,8 @@
 """The benchmark's baseline: a bare Flask app that answers ``{}`` to everything.
 
-Served by `bench/run.py` under gunicorn with the mock's worker settings, so the mock's
-figures can be compared with Flask + gunicorn's own floor on the same machine.
+Served by `bench/run.py` under the mock's HTTP server (granian, and gunicorn for the
+comparison) with the mock's worker settings, so the mock's figures can be compared with
+Flask + that server's own ceiling on the same machine.
 """
 
 from __future__ import annotations

@@ -1,18 +1,24 @@
 """Benchmark the served mock against Prism and a bare Flask app, with wrk, in one run.
 
-Cases (each a wrk run of ``--seconds`` at 16 connections, 2 threads, after a warm-up):
+Cases (each a wrk run of ``--seconds`` at 16 connections, 1 wrk thread, after a warm-up):
 
-* ``bare``: `bench/bare_app.py` (``return {}``) under gunicorn, 2 gthread workers x 2 threads
-  (as `serve` by default);
-* ``mock``: ``shortapi-mock serve`` with the same worker settings and a SQLite store;
+* ``mock``: ``shortapi-mock serve --server granian`` (2 workers x 2 threads, every model
+  loaded, a SQLite store, the journal on);
+* ``bare``: `bench/bare_app.py` (``return {}``) under the same server and settings: the
+  ceiling of that server;
+* ``mock-gunicorn`` / ``bare-gunicorn``: the same two under gunicorn (``serve``'s default
+  server), the lever's baseline, measured in the same run (``--server`` picks the first
+  pair's server, ``--no-compare`` leaves the second pair out);
 * ``prism-default`` / ``prism-silent``: Prism mocking the mock's own ``/openapi.json``,
   with its default logging (to a file) and with ``-v silent``.
 
 Each server answers the same two requests: ``POST /api/v1/job/create`` with a valid body and
 ``GET /api/v1/job/query?id=<job created before the run>``. A wrk Lua script counts every
 non-2xx answer; a case with any is reported as failed, never as throughput. The script
-prints a table and the mock/Prism ratios, writes ``reports/bench.json`` and exits 1 if a
-case failed. Every server is started in its own process group and killed at the end.
+prints a table, the mock/Prism ratios and issue 15's targets (each figure beside its target
+and the peer's figure from this run, met or not), writes ``reports/bench.json`` and exits 1
+if a case failed (a missed target is reported, not an error). Every server is started in
+its own process group and killed at the end.
 
 The parts: `servers` (what is started, and stopping it), `probes` (start-up and memory),
 `wrk` (the load and its figures), `report` (the tables and bench.json).
@@ -37,6 +43,7 @@ from bench.common import CREATE_PATH, QUERY_PATH, ROOT, BenchError, auth, http, 
 from bench.probes import ServerResult, rss_kb, wait_ready
 from bench.report import Settings, report
 from bench.servers import (
+    HTTP_SERVERS,
     PRISM_READY_PATH,
     Server,
     Servers,
@@ -110,6 +117,12 @@ def bench_server(
     return result, cases
 
 
+def http_servers(args: argparse.Namespace) -> list[str]:
+    """Return the HTTP servers to run the mock and the bare app under, `args.server` first."""
+    others = [] if args.no_compare else [s for s in HTTP_SERVERS if s != args.server]
+    return [args.server, *others]
+
+
 def run(args: argparse.Namespace) -> int:
     """Run every case; print the table; write the report; return the exit status."""
     wrk = ensure_wrk()
@@ -133,12 +146,19 @@ def run(args: argparse.Namespace) -> int:
         def same_requests(_: Server) -> list[Request]:
             return requests
 
+        def seeded_again(server: Server) -> list[Request]:
+            return requests_for(seed_job(server))  # its own store: its own seed job
+
         # The mock goes first: it serves the document Prism mocks and creates the seed job.
-        mock = partial(mock_command, database=tmp / "bench.db")
-        targets = [
-            Target("mock", mock, "/_mock/health", prepare_mock),
-            Target("bare", bare_command, "/", same_requests),
-        ]
+        targets = []
+        for index, server in enumerate(http_servers(args)):
+            suffix = "" if index == 0 else f"-{server}"
+            mock = partial(mock_command, database=tmp / f"bench{suffix}.db", server=server)
+            prepare = prepare_mock if index == 0 else seeded_again
+            targets.append(Target(f"mock{suffix}", mock, "/_mock/health", prepare))
+            targets.append(
+                Target(f"bare{suffix}", partial(bare_command, server=server), "/", same_requests)
+            )
         if prism:
             for name, flags in (("prism-default", []), ("prism-silent", silent)):
                 command = partial(prism_command, prism, document, flags=flags)
@@ -150,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
                 all_servers.append(result)
                 all_cases += cases
     settings = Settings(
+        server=args.server,
         seconds=args.seconds,
         warmup=args.warmup,
         output=Path(args.output),
@@ -167,6 +188,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="3 s per case")
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per case")
     parser.add_argument("--no-prism", action="store_true", help="skip the Prism cases")
+    parser.add_argument(
+        "--server", choices=HTTP_SERVERS, default="granian", help="the mock's and bare app's"
+    )
+    parser.add_argument(
+        "--no-compare", action="store_true", help="skip the other server's mock and bare app"
+    )
     parser.add_argument("--output", default=str(ROOT / "reports" / "bench.json"))
     parser.add_argument("--startup-timeout", type=float, default=60.0)
     parser.add_argument(

@@ -1,5 +1,8 @@
 """The servers under test and their lifecycle: the served mock, the bare Flask app and Prism,
-each started in its own process group, logging to a file, and always stopped."""
+each started in its own process group, logging to a file, and always stopped.
+
+The mock and the bare app run under the same HTTP server with the same settings (granian or
+gunicorn, 2 workers x 2 threads), so the bare app is the ceiling of that server."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from bench.common import QUERY_PATH, ROOT, BenchError
+from mock_server.serve.granian_app import granian_flags
 
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
@@ -23,10 +27,11 @@ PRISM_PREFIX = ROOT / ".bench"
 PRISM_BIN = PRISM_PREFIX / "node_modules" / ".bin" / "prism"
 PRISM_PACKAGE = "@stoplight/prism-cli"
 PRISM_READY_PATH = f"{QUERY_PATH}?id=ready"
-# gunicorn for both the mock and the bare app: as `serve` by default.
+# The same server settings for the mock and the bare app: `serve`'s defaults.
 WORKERS = 2
 THREADS = 2
-GUNICORN_SETTINGS = ["--workers", str(WORKERS), "--threads", str(THREADS)]
+SERVE_SETTINGS = ["--workers", str(WORKERS), "--threads", str(THREADS)]
+HTTP_SERVERS = ("granian", "gunicorn")  # serve --server
 
 
 def free_port() -> int:
@@ -54,20 +59,33 @@ def serve_command(port: int, database: Path, *options: str, reset: bool = True) 
     ]
 
 
-def mock_command(port: int, database: Path) -> list[str]:
-    """Return the command serving the mock on `port` with a fresh SQLite store."""
-    return serve_command(port, database, "--clock", "manual", *GUNICORN_SETTINGS)
+def mock_command(port: int, database: Path, server: str = "gunicorn") -> list[str]:
+    """Return the command serving the mock under `server` on `port`, a fresh SQLite store."""
+    return serve_command(port, database, "--clock", "manual", "--server", server, *SERVE_SETTINGS)
 
 
-def bare_command(port: int) -> list[str]:
-    """Return the command serving `bench/bare_app.py` under gunicorn on `port`."""
+def bare_command(port: int, server: str = "gunicorn") -> list[str]:
+    """Return the command serving `bench/bare_app.py` under `server` on `port`, with the
+    settings `serve --server` gives the mock."""
+    if server == "granian":
+        return [
+            str(BIN / "granian"),
+            "--working-dir",
+            str(ROOT / "bench"),
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            *granian_flags(WORKERS, THREADS),
+            "bare_app:app",
+        ]
     return [
         str(BIN / "gunicorn"),
         "--chdir",
         str(ROOT / "bench"),
         "--bind",
         f"{HOST}:{port}",
-        *GUNICORN_SETTINGS,
+        *SERVE_SETTINGS,
         "--worker-class",
         "gthread",
         "--keep-alive",

@@ -23,7 +23,8 @@ from . import properties
 
 def _rate(
     name: str, strategy: st.SearchStrategy[Any], body: Callable[[Any], None], examples: int
-) -> None:
+) -> float:
+    """Run `body` on `examples` examples of `strategy`; print and return examples per second."""
     count = 0
 
     @settings(
@@ -43,6 +44,32 @@ def _rate(
     run()
     seconds = time.perf_counter() - started
     print(f"{name:<34} {count:>5} examples in {seconds:6.2f} s = {count / seconds:7.1f}/s")
+    return count / seconds
+
+
+def rates(examples: int = 300) -> dict[str, float]:
+    """Return valid and invalid examples per second against a fresh in-process mock
+    (generated, sent, answered and checked, as the suite's two properties do)."""
+    session = ContractSession(InProcessTarget(), Secret("sk-measure"))
+    try:
+        return {
+            "valid": _rate(
+                "valid create (valid-create)",
+                strategies.valid_requests.map(lambda b: plan.job("m", b)),
+                lambda item: properties.check_accepted(
+                    session.client.run(item, poll=False), exact=True
+                ),
+                examples,
+            ),
+            "invalid": _rate(
+                "invalid request (invalid-rejected)",
+                strategies.invalid_requests.map(plan.from_broken),
+                lambda item: properties.check_rejected(session.run(item), exact=True),
+                examples,
+            ),
+        }
+    finally:
+        session.close()
 
 
 def _all_job_checks(session: ContractSession, item: plan.PlanItem) -> None:
@@ -53,27 +80,20 @@ def _all_job_checks(session: ContractSession, item: plan.PlanItem) -> None:
 
 def main(examples: int = 300) -> None:
     """Print examples per second per kind of property, and the rules one strategy reaches."""
+    rates(examples)
     session = ContractSession(InProcessTarget(), Secret("sk-measure"))
     try:
-        _rate(
-            "valid create (valid-create)",
-            strategies.valid_requests.map(lambda b: plan.job("m", b)),
-            lambda item: properties.check_accepted(
-                session.client.run(item, poll=False), exact=True
-            ),
-            examples,
-        )
-        _rate(
-            "invalid request (invalid-rejected)",
-            strategies.invalid_requests.map(plan.from_broken),
-            lambda item: properties.check_rejected(session.run(item), exact=True),
-            examples,
-        )
         _rate(
             "job to its end (4 job properties)",
             strategies.valid_requests.map(lambda b: plan.job("m", b)),
             lambda item: _all_job_checks(session, item),
             max(examples // 3, 1),
+        )
+        _rate(
+            "generation only: valid_requests",
+            strategies.valid_requests,
+            lambda _: None,
+            examples,
         )
         _rate(
             "generation only: invalid_requests",

@@ -10,7 +10,17 @@ from flask import Flask
 
 from mock_server import config as settings
 from mock_server import extensions
-from mock_server.api import admin, dashboard, envelope, files, journal, routes, skill, uploads
+from mock_server.api import (
+    admin,
+    dashboard,
+    envelope,
+    files,
+    journal,
+    replay,
+    routes,
+    skill,
+    uploads,
+)
 from mock_server.callbacks.dispatcher import Dispatcher
 from mock_server.catalog import registry
 from mock_server.clock import Clock, WallClock, now_of
@@ -49,6 +59,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         dispatcher.start()
     envelope.init_app(app)
     journal.init_app(app)
+    if app.config["REPLAY_FILE"]:  # serve --replay: recorded jobs answer as recorded
+        replay.init_app(app, app.config["REPLAY_FILE"])
     app.wsgi_app = DropConnection(app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(routes.bp)
     app.register_blueprint(files.bp)

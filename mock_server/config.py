@@ -74,6 +74,7 @@ DEFAULTS: dict[str, Any] = {
     "CALLBACK_MAX_AGE": 3600.0,  # clock seconds after which a pending delivery is expired
     "BACKGROUND": True,  # run the callback thread (off for the CLI's set-up app)
     "TICK_SECONDS": 0.05,  # how often the callback thread looks for due work
+    "REPLAY_FILE": None,  # a recording whose jobs' queries answer as recorded (api/replay.py)
 }
 
 

@@ -1,4 +1,5 @@
-"""Both stores behave alike; the SQLite store survives a restart and is shared."""
+"""The stores behave alike (memory, SQLite and Redis: tests/conftest.py parametrizes
+`store_url`); the SQLite store survives a restart and is shared."""
 
 from __future__ import annotations
 
@@ -103,7 +104,7 @@ def test_concurrent_adds_lose_nothing(store: Store) -> None:
 
 
 def test_unknown_store_url_is_a_config_error() -> None:
-    for url in ("redis://x", "sqlite:", ""):
+    for url in ("postgres://127.0.0.1/x", "sqlite:", ""):
         with pytest.raises(ConfigError):
             open_store(url)
 

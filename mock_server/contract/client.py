@@ -148,11 +148,8 @@ class ApiClient:
         self, item: PlanItem, *, receiver: CallbackReceiver | None = None, poll: bool = True
     ) -> JobRun:
         """Submit `item`; if accepted and `poll`, follow the job to its end."""
-        request = self._prepared(item, receiver)
-        body = request.json()
-        if receiver is not None and (
-            not isinstance(body, dict) or body.get("callback_url") != receiver.url
-        ):
+        request, watched = self._prepared(item, receiver)
+        if not watched:
             receiver = None  # the item brings its own callback_url: nothing to watch
         run = JobRun(item, self.submit(item, request))
         start = self.target.clock()  # right after the create: a replay sets it then
@@ -164,14 +161,20 @@ class ApiClient:
             run.callbacks = _callbacks(receiver, run.job_id)
         return run
 
-    def _prepared(self, item: PlanItem, receiver: CallbackReceiver | None) -> WireRequest:
+    def _prepared(
+        self, item: PlanItem, receiver: CallbackReceiver | None
+    ) -> tuple[WireRequest, bool]:
+        """Return the request to send (with `receiver`'s URL as its callback_url unless it
+        brings one) and whether its callbacks go to `receiver`."""
         request = item.request
         if item.scenario and self.target.controls is not None:
             request = request.with_headers(**{"X-Mock-Scenario": item.scenario})
         body = request.json()
-        if receiver is not None and isinstance(body, dict) and "callback_url" not in body:
-            request = request.with_body({**body, "callback_url": receiver.url})
-        return request
+        if receiver is None or not isinstance(body, dict):
+            return request, False
+        if "callback_url" not in body:
+            return request.with_key("callback_url", receiver.url), True
+        return request, body["callback_url"] == receiver.url
 
     def _follow(self, run: JobRun, start: float) -> None:
         """Poll until a terminal status (or the timeout); then query once more."""

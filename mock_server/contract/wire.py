@@ -8,6 +8,8 @@ through `scrub`, which replaces any key it has seen with ``$SHORTAPI_KEY``.
 from __future__ import annotations
 
 import base64
+import dataclasses
+import functools
 import json
 import re
 import shlex
@@ -19,6 +21,7 @@ from urllib.parse import urlencode
 from mock_server.contract.strategies import BEARER, CREATE_PATH, QUERY_PATH, BrokenRequest, encode
 
 PLACEHOLDER = "$SHORTAPI_KEY"
+_SPLICED = 1 << 20  # bytes: a bigger JSON body gets a key spliced in (`with_key`)
 KEPT_HEADERS = ("content-type", "retry-after", "allow")  # and every x-mock-* header
 _BEARER_TOKEN = re.compile(r"(?i)(bearer\s+)(?!\$SHORTAPI_KEY)([^\s\"'\\,;]+)")
 
@@ -73,6 +76,15 @@ def _json(body: bytes) -> Any:
         return None
 
 
+def _copy(value: Any) -> Any:
+    """Return a copy of parsed JSON: its own dicts and lists, the (immutable) rest shared."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True, repr=False)
 class WireRequest:
     """One HTTP request to the API, without the key."""
@@ -124,9 +136,14 @@ class WireRequest:
         """The path with its query string."""
         return f"{self.path}?{self.query}" if self.query else self.path
 
-    def json(self) -> Any:
-        """Return the body parsed as JSON, or None."""
+    @functools.cached_property
+    def _parsed(self) -> Any:
         return _json(self.body)
+
+    def json(self) -> Any:
+        """Return the body parsed as JSON, or None (parsed once per request: a size-limit
+        probe's body is 320 MiB; each call gets its own copy)."""
+        return _copy(self._parsed)
 
     def send_headers(self, key: Secret) -> dict[str, str]:
         """Return the headers to send, the real key put in."""
@@ -156,10 +173,27 @@ class WireRequest:
             self.headers,
         )
 
+    def with_key(self, key: str, value: Any) -> WireRequest:
+        """Return this request with `key` added to its JSON object body (it has no `key`).
+
+        A body past `_SPLICED` gets the key spliced in before its closing brace: the same
+        JSON (the same bytes as `with_body` gives when the body is `encode`'s, as the kit's
+        are) without encoding 320 MiB again.
+        """
+        body = self._parsed
+        if not isinstance(body, dict) or key in body:
+            raise ValueError(f"the body is not a JSON object without {key!r}")
+        if len(self.body) <= _SPLICED or not self.body.endswith(b"}"):
+            return self.with_body({**self.json(), key: value})
+        added = (b", " if body else b"") + encode(key) + b": " + encode(value) + b"}"
+        request = dataclasses.replace(self, body=b"".join((memoryview(self.body)[:-1], added)))
+        request.__dict__["_parsed"] = {**body, key: value}  # the same JSON: not parsed again
+        return request
+
     def with_headers(self, **headers: str) -> WireRequest:
         """Return this request with extra headers."""
         merged = (*self.headers, *headers.items())
-        return WireRequest(
+        request = WireRequest(
             self.method,
             self.path,
             self.query,
@@ -168,6 +202,9 @@ class WireRequest:
             self.authorization,
             merged,
         )
+        if "_parsed" in self.__dict__:  # the same body: parsed already
+            request.__dict__["_parsed"] = self.__dict__["_parsed"]
+        return request
 
     def curl(self, base_url: str, *, body_file: str | None = None) -> str:
         """Return a curl command that sends this request (the key read from the shell)."""

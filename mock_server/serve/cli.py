@@ -15,10 +15,13 @@ from typing import Any
 from mock_server.clock import MODES
 from mock_server.config import DEFAULTS, ERROR_STATUSES, PROFILES, RESULT_KEYS, UNKNOWN_MODELS
 from mock_server.contract import runner
-from mock_server.serve import models_cli
+from mock_server.errors import ConfigError
+from mock_server.serve import models_cli, proxy_cli
+from mock_server.state.redis_conn import PASSWORD_ENV, is_redis_url, redact
 from mock_server.version import __version__
 
 DEFAULT_STORE = "sqlite:.shortapi-mock/state.db"
+SERVERS = ("gunicorn", "granian")  # serve --server: the workers' HTTP server
 EXAMPLE_BODY = (
     '{"model": "kwaivgi/kling-o1/image-to-video", "args": {"mode": "std", '
     '"action": "frame", "prompt": "a cat walks", '
@@ -42,10 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="realtime clock: clock seconds per wall second",
     )
     serve.add_argument(
-        "--store", default=DEFAULT_STORE, help=f"memory or sqlite:PATH (default {DEFAULT_STORE})"
+        "--store",
+        default=DEFAULT_STORE,
+        help=f"memory, sqlite:PATH or redis://HOST:PORT/DB (rediss:// for TLS; the password "
+        f"in the URL or in ${PASSWORD_ENV}; several serve processes, on one host or many, "
+        f"share one Redis) (default {DEFAULT_STORE})",
     )
     serve.add_argument("--workers", type=int, default=2, help="worker processes")
     serve.add_argument("--threads", type=int, default=2, help="threads per worker")
+    serve.add_argument(
+        "--server",
+        choices=SERVERS,
+        default="gunicorn",
+        help="the HTTP server of the workers: gunicorn (default) or granian (faster; cannot "
+        "drop connections, so the faults reset/empty/ack-lost answer 500)",
+    )
     serve.add_argument("--profile", choices=PROFILES, default=DEFAULTS["PROFILE"])
     serve.add_argument(
         "--result-key",
@@ -80,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--public-url", help="base URL of result links (default: request host)")
     serve.add_argument("--reset", action="store_true", help="start with no jobs")
+    serve.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="answer queries of the jobs in this recording (proxy --record, contract "
+        "--shortapi-record) with their recorded answers",
+    )
     serve.add_argument(
         "--access-log", action="store_true", help="log every request (keys redacted)"
     )
@@ -158,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     runner.add_parser(commands)
     models_cli.add_parser(commands)
+    proxy_cli.add_parser(commands)
     return parser
 
 
@@ -191,6 +212,7 @@ def app_config(args: argparse.Namespace) -> dict[str, Any]:
         "ADMIN_OPEN": is_loopback(args.host),
         "BIND_HOSTS": (args.host,),
         "ALLOWED_HOSTS": tuple(args.allowed_host),
+        "REPLAY_FILE": args.replay,
     }
 
 
@@ -210,8 +232,8 @@ def banner(base_url: str, args: argparse.Namespace) -> str:
     return "\n".join(
         [
             f"shortapi-mock {__version__} serving on {base_url}",
-            f"  store {args.store}, clock {args.clock} x{args.speed}, {args.workers} worker(s), "
-            f"profile {args.profile}, result key {args.result_key}"
+            f"  store {redact(args.store)}, clock {args.clock} x{args.speed}, "
+            f"{args.workers} worker(s), profile {args.profile}, result key {args.result_key}"
             + (", errors as HTTP 200" if args.error_status == "200" else ""),
             f"  dashboard: {base_url}/_mock/ui  admin: {base_url}/_mock/health  "
             f"openapi: {base_url}/openapi.json",
@@ -223,15 +245,27 @@ def banner(base_url: str, args: argparse.Namespace) -> str:
     )
 
 
+def reset_store(url: str) -> None:
+    """Empty the shared store at `url` (Redis: every host's jobs, journal and settings), so
+    the set-up below starts it afresh; the hosts started after it should not pass --reset."""
+    from mock_server.state import open_store
+    from mock_server.state.records import Runtime
+
+    store = open_store(url)
+    try:
+        store.reset(Runtime())
+    finally:
+        store.close()
+
+
 def serve(args: argparse.Namespace) -> int:
-    """Prepare the store once, then run gunicorn with `args.workers` workers."""
+    """Prepare the store once, then run `args.server` with `args.workers` workers."""
     from mock_server import close_app, create_app
-    from mock_server.serve.gunicorn_app import MockServer
 
     if args.store == "memory" and args.workers > 1:
         print(
             "shortapi-mock: the memory store lives in one process; with --workers > 1 use "
-            "--store sqlite:PATH (or --workers 1)",
+            "--store sqlite:PATH or redis://HOST:PORT/DB (or --workers 1)",
             file=sys.stderr,
         )
         return 2
@@ -245,9 +279,39 @@ def serve(args: argparse.Namespace) -> int:
             if os.path.exists(path + suffix):
                 os.remove(path + suffix)
     if args.store != "memory":
-        setup = create_app({**config, "BACKGROUND": False})  # one process sets the store up
+        try:
+            if is_redis_url(args.store) and args.reset:  # only the mock's keys (its prefix)
+                reset_store(args.store)
+            setup = create_app({**config, "BACKGROUND": False})  # one process sets it up
+        except ConfigError as exc:  # e.g. Redis unreachable: said once, with the fix
+            print(f"shortapi-mock: {exc}", file=sys.stderr)
+            return 2
         close_app(setup)
         config["STORE_INIT"] = False
+    start_workers(config, args)
+    return 0
+
+
+def start_workers(config: dict[str, Any], args: argparse.Namespace) -> None:
+    """Run `args.server` with `args.workers` workers of `args.threads` threads each."""
+    from mock_server.serve.gunicorn_app import MockServer
+
+    def on_ready(url: str) -> None:
+        print(banner(url, args), flush=True)
+
+    if args.server == "granian":
+        from mock_server.serve import granian_app
+
+        granian_app.run(
+            config,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            threads=args.threads,
+            access_log=args.access_log,
+            on_ready=on_ready,
+        )
+        return
     options = {
         "bind": f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}",
         "workers": args.workers,
@@ -258,8 +322,7 @@ def serve(args: argparse.Namespace) -> int:
         "loglevel": "warning",
         "graceful_timeout": 5,
     }
-    MockServer(config, options, lambda url: print(banner(url, args), flush=True)).run()
-    return 0
+    MockServer(config, options, on_ready).run()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -272,6 +335,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "serve":
         return serve(args)
+    if args.command == "proxy":
+        return proxy_cli.run(args)
     if args.command == "models":
         return models_cli.run(args)
     return 2  # pragma: no cover - argparse requires a command

@@ -1,18 +1,65 @@
-"""The memory store: state in this process, fast, gone when the process ends."""
+"""The memory store: state in this process, fast, gone when the process ends.
+
+Jobs are kept compact (100k of them by default, `MAX_JOBS`): a `_Row` holds the job with
+its args and warnings as compact JSON bytes (rebuilt on every read, so callers never share
+a stored dict), the repeated strings interned and the default outcome shared (it is frozen).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import sys
 import threading
 from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
 from mock_server.jobs.status import Stage
 from mock_server.state.protocol import Admission, DueClaim, Pick, StageMove, Upload
-from mock_server.state.records import Account, Delivery, Injection, Job, Runtime
+from mock_server.state.records import Account, Delivery, Injection, Job, Outcome, Runtime
 
-_Record = TypeVar("_Record", Job, Account)
+_DEFAULT_OUTCOME = Outcome()
+# A row's job holds these in place of its args and warnings; `_Row.copy` never hands them out.
+_NO_ARGS: dict[str, Any] = {}
+_NO_WARNINGS: list[dict[str, str]] = []
+
+
+def _compact(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+@dataclass(slots=True)
+class _Row:
+    """A stored job: the job without its args and warnings, which are kept as JSON bytes
+    (about a quarter of the parsed dicts' and strings' size)."""
+
+    job: Job
+    args: bytes
+    warnings: bytes | None  # None: no warnings (most jobs)
+
+    @classmethod
+    def of(cls, job: Job) -> _Row:
+        """Return the compact row of `job` (nothing shared with it but immutable values)."""
+        outcome = _DEFAULT_OUTCOME if job.outcome == _DEFAULT_OUTCOME else job.outcome
+        stripped = dataclasses.replace(
+            job,
+            owner=sys.intern(job.owner),
+            model=sys.intern(job.model),
+            args=_NO_ARGS,
+            amount=sys.intern(job.amount),
+            outcome=outcome,
+            base_url=sys.intern(job.base_url),
+            warnings=_NO_WARNINGS,
+            key_name=sys.intern(job.key_name),
+        )
+        return cls(stripped, _compact(job.args), _compact(job.warnings) if job.warnings else None)
+
+    def copy(self) -> Job:
+        """Return the job as callers see it: a fresh record with its own args and warnings."""
+        warnings = json.loads(self.warnings) if self.warnings is not None else []
+        return dataclasses.replace(self.job, args=json.loads(self.args), warnings=warnings)
 
 
 class MemoryStore:
@@ -33,8 +80,8 @@ class MemoryStore:
 
     def _clear(self) -> None:
         journal_seq = getattr(self, "_counts", {}).get("journal", 0)  # ids never repeat
-        self._jobs: OrderedDict[str, Job] = OrderedDict()
-        self._unsettled: dict[str, Job] = {}
+        self._jobs: dict[str, _Row] = {}  # in creation order (eviction takes the oldest)
+        self._unsettled: dict[str, _Row] = {}
         self._accounts: dict[str, Account] = {}
         self._deliveries: dict[int, Delivery] = {}
         self._pending: dict[int, Delivery] = {}  # the pending ones among them (same objects)
@@ -57,9 +104,9 @@ class MemoryStore:
             charged = admission(account, lambda: self.in_flight(job.owner))
             if charged is not None:
                 self._accounts[job.owner] = charged
-            stored = dataclasses.replace(job)
+            stored = _Row.of(job)
             self._jobs[job.id] = stored
-            if stored.stage != Stage.DONE:
+            if job.stage != Stage.DONE:
                 self._unsettled[job.id] = stored
             if len(self._jobs) > self._max_jobs:
                 self._evict()
@@ -70,40 +117,35 @@ class MemoryStore:
         for job_id in [j for j in self._jobs if j not in self._unsettled][:excess]:
             del self._jobs[job_id]
 
-    def _copy_of(self, table: Mapping[str, _Record], key: str) -> _Record | None:
-        """Return a copy of `table[key]` (callers never share a stored record), or None."""
-        with self._lock:
-            record = table.get(key)
-            return dataclasses.replace(record) if record is not None else None
-
     def get_job(self, job_id: str) -> Job | None:
-        return self._copy_of(self._jobs, job_id)
+        with self._lock:  # a copy: callers never share a stored record
+            row = self._jobs.get(job_id)
+            return row.copy() if row is not None else None
 
     def bump_polls(self, job_id: str) -> int:
         with self._lock:
-            job = self._jobs[job_id]
+            job = self._jobs[job_id].job
             job.polls += 1
             return job.polls
 
     def list_jobs(self, *, limit: int = 100, owner: str | None = None) -> list[Job]:
         with self._lock:
             found = []
-            for job in reversed(self._jobs.values()):
-                if owner is None or job.owner == owner:
-                    found.append(dataclasses.replace(job))
+            for row in reversed(self._jobs.values()):
+                if owner is None or row.job.owner == owner:
+                    found.append(row.copy())
                     if len(found) >= limit:
                         break
             return found
 
     def replan_job(self, job_id: str, change: Callable[[Job], Job]) -> Job | None:
         with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None or job.stage == Stage.DONE:
+            row = self._jobs.get(job_id)
+            if row is None or row.job.stage == Stage.DONE:
                 return None
-            new = change(dataclasses.replace(job))
-            self._jobs[job_id] = new
-            self._unsettled[job_id] = new
-            return dataclasses.replace(new)
+            new = change(row.copy())
+            self._jobs[job_id] = self._unsettled[job_id] = _Row.of(new)
+            return new  # not shared: the row holds its own copy
 
     def count_jobs(self) -> int:
         with self._lock:
@@ -112,18 +154,19 @@ class MemoryStore:
     def due_jobs(self, now: float, *, limit: int = 200) -> list[Job]:
         with self._lock:
             due = [
-                j
-                for j in self._unsettled.values()
-                if j.next_event_at is not None and j.next_event_at <= now
+                r
+                for r in self._unsettled.values()
+                if r.job.next_event_at is not None and r.job.next_event_at <= now
             ]
-            due.sort(key=lambda j: (j.next_event_at or 0.0, j.created_at))
-            return [dataclasses.replace(j) for j in due[:limit]]
+            due.sort(key=lambda r: (r.job.next_event_at or 0.0, r.job.created_at))
+            return [r.copy() for r in due[:limit]]
 
     def move_stage(self, move: StageMove) -> bool:
         with self._lock:
-            job = self._jobs.get(move.job_id)
-            if job is None or job.stage != move.stage:
+            row = self._jobs.get(move.job_id)
+            if row is None or row.job.stage != move.stage:
                 return False
+            job = row.job
             job.stage, job.next_event_at = move.new_stage, move.next_event_at
             if move.new_stage == Stage.DONE:
                 self._unsettled.pop(move.job_id, None)
@@ -136,7 +179,9 @@ class MemoryStore:
 
     # accounts
     def get_account(self, owner: str) -> Account | None:
-        return self._copy_of(self._accounts, owner)
+        with self._lock:  # a copy: callers never share a stored record
+            account = self._accounts.get(owner)
+            return dataclasses.replace(account) if account is not None else None
 
     def put_account(self, account: Account) -> Account:
         with self._lock:
@@ -145,7 +190,7 @@ class MemoryStore:
 
     def in_flight(self, owner: str) -> int:
         with self._lock:
-            return sum(1 for j in self._unsettled.values() if j.owner == owner)
+            return sum(1 for r in self._unsettled.values() if r.job.owner == owner)
 
     # callbacks
     def add_delivery(self, delivery: Delivery) -> int:

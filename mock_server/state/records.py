@@ -14,7 +14,7 @@ JOURNAL_FIELDS = ("key", "outcome", "request_id", "job_id", "path", "method")
 """The journal entry fields that `journal_list(match=...)` may filter on."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """The fate a scenario chose for a job: its final status (2 or 3, a `jobs.status.Status`),
     the failure text, whether it never finishes, and how its callbacks misbehave."""
@@ -46,7 +46,7 @@ class Outcome:
         )
 
 
-@dataclass
+@dataclass(slots=True)  # no per-instance __dict__: a store holds 100k of them
 class Job:
     """One job as stored; its status is derived from the clock (see lifecycle.py)."""
 
@@ -72,12 +72,17 @@ class Job:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the job as a JSON-ready dict (nested values shared, not copied)."""
-        return {**self.__dict__, "outcome": self.outcome.to_dict()}
+        data = {name: getattr(self, name) for name in _JOB_FIELDS}
+        data["outcome"] = self.outcome.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Job:
         """Build a job from `to_dict` output."""
         return cls(**{**data, "outcome": Outcome.from_dict(data.get("outcome") or {})})
+
+
+_JOB_FIELDS = tuple(f.name for f in dataclasses.fields(Job))
 
 
 @dataclass

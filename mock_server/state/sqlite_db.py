@@ -1,7 +1,13 @@
 """The SQLite file itself: one connection per thread, WAL mode, write transactions that take
 the write lock first (BEGIN IMMEDIATE, so workers never interleave a read-modify-write), and
 the tables of `schema.sql`, created under an flock so that workers starting together do not
-race on them."""
+race on them.
+
+Writers queue before BEGIN IMMEDIATE: on a thread lock within a process, then on an flock of
+the lock file across processes. Both wake the next writer the moment the lock is free, where
+SQLite's busy handler would sleep 1, 2, 5, 10... ms between retries: under 16 connections
+that was the create's p99 (issue 15: 22.5 -> 15.5 ms, README "Reliability and performance").
+SQLite's own lock still decides (a writer that skips the queue only waits longer)."""
 
 from __future__ import annotations
 
@@ -29,6 +35,8 @@ class Database:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        # Reentrant: a nested write() fails in SQLite ("within a transaction"), as before.
+        self._write_lock = threading.RLock()
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._lock_fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         with _file_lock(self._lock_fd):
@@ -53,13 +61,14 @@ class Database:
     def write(self) -> Iterator[sqlite3.Connection]:
         """Run the block in one write transaction (rolled back if it raises)."""
         db = self.connection()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        with self._write_lock, _file_lock(self._lock_fd):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def write_one(self, sql: str, params: tuple[Any, ...]) -> Any:
         """Run one writing statement in its own transaction; return its first row."""
@@ -88,4 +97,5 @@ def _file_lock(fd: int) -> Iterator[None]:
     try:
         yield
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        with contextlib.suppress(OSError):  # closed meanwhile (close()): the lock went with it
+            fcntl.flock(fd, fcntl.LOCK_UN)

@@ -4,21 +4,21 @@ that composes objects and arrays from a schema's own keywords.
 Objects and arrays are composed here from the schema's own ``properties``, ``required``,
 ``minItems`` and ``maxItems``: hypothesis-jsonschema 0.23's object strategy relies on a
 private Hypothesis API (``many.more``) that current Hypothesis releases no longer have.
-Patterns are translated to `st.text` pieces where they are simple (`matching`), and
+Patterns are translated to `st.text` pieces where they are simple (`regex.matching`), and
 ``format: uri`` leaves get URIs made from the schema's own pattern. A string marked
 ``"x-image": true`` gets `image_values`: URLs of the schema's URL form that the mock's image
-check finds nothing in, and small real images as data: URIs (`DATA_URIS`, made with Pillow:
-random base64 would not decode).
+check finds nothing in (a pool sampled once from the pattern: `_quiet_urls`), and small real
+images as data: URIs (`DATA_URIS`, made with Pillow: random base64 would not decode).
 """
 
 from __future__ import annotations
 
 import base64
-import importlib
 import io
 import json
+import random
+import re
 import string
-import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -30,6 +30,8 @@ from PIL import Image
 from mock_server.data import schemas
 from mock_server.validation import images
 from mock_server.validation.rules import Context
+
+from .regex import matching, one_class, sampler
 
 __all__ = [
     "DATA_URIS",
@@ -44,8 +46,6 @@ __all__ = [
 FORMATS = Draft202012Validator.FORMAT_CHECKER
 _URI_CHARS = string.ascii_letters + string.digits + "-._~/:?=&"
 _URI_FORMAT = "shortapi-uri"
-# The regex parser (private in 3.11+, where importing `sre_parse` warns).
-_REGEX: Any = importlib.import_module("re._parser" if sys.version_info >= (3, 11) else "sre_parse")
 
 
 def resolve(node: Any, root: Mapping[str, Any]) -> Any:
@@ -68,87 +68,6 @@ def resolved(name: str) -> dict[str, Any]:
     document = schemas.load(name)
     out: dict[str, Any] = resolve(document, document)
     return out
-
-
-class _Unsupported(Exception):
-    """A regex construct the fast translation does not handle."""
-
-
-_CATEGORIES: dict[str, Callable[[str], bool]] = {
-    "CATEGORY_SPACE": str.isspace,
-    "CATEGORY_NOT_SPACE": lambda c: not c.isspace(),
-    "CATEGORY_DIGIT": str.isdigit,
-    "CATEGORY_NOT_DIGIT": lambda c: not c.isdigit(),
-    "CATEGORY_WORD": lambda c: c.isalnum() or c == "_",
-    "CATEGORY_NOT_WORD": lambda c: not (c.isalnum() or c == "_"),
-}
-
-
-def _in_class(char: str, items: Any) -> bool:
-    negate, hit = False, False
-    for op, arg in items:
-        name = str(op)
-        if name == "NEGATE":
-            negate = True
-        elif name == "LITERAL":
-            hit = hit or ord(char) == arg
-        elif name == "RANGE":
-            hit = hit or arg[0] <= ord(char) <= arg[1]
-        elif name == "CATEGORY" and str(arg) in _CATEGORIES:
-            hit = hit or _CATEGORIES[str(arg)](char)
-        else:
-            raise _Unsupported(name)
-    return hit != negate
-
-
-def _chars(op: Any, arg: Any, alphabet: str) -> str:
-    name = str(op)
-    if name == "LITERAL":
-        return chr(arg)
-    if name == "NOT_LITERAL":
-        return "".join(c for c in alphabet if ord(c) != arg)
-    if name == "ANY":
-        return alphabet.replace("\n", "")
-    if name == "IN":
-        return "".join(c for c in alphabet if _in_class(c, arg))
-    raise _Unsupported(name)
-
-
-def _sequence(items: Any, alphabet: str) -> st.SearchStrategy[str]:
-    parts = [_piece(op, arg, alphabet) for op, arg in items]
-    return st.tuples(*parts).map("".join)
-
-
-def _piece(op: Any, arg: Any, alphabet: str) -> st.SearchStrategy[str]:
-    name = str(op)
-    if name == "AT":
-        return st.just("")
-    if name in ("LITERAL", "NOT_LITERAL", "ANY", "IN"):
-        return st.sampled_from(_chars(op, arg, alphabet))
-    if name in ("MAX_REPEAT", "MIN_REPEAT"):
-        low, high, inner = arg
-        high = low + 16 if high == _REGEX.MAXREPEAT else high  # short, readable values
-        if len(inner) == 1 and str(inner[0][0]) in ("LITERAL", "NOT_LITERAL", "ANY", "IN"):
-            char_op, char_arg = inner[0]
-            return st.text(_chars(char_op, char_arg, alphabet), min_size=low, max_size=high)
-        return st.lists(_sequence(inner, alphabet), min_size=low, max_size=high).map("".join)
-    if name == "SUBPATTERN" and not arg[1] and not arg[2]:
-        return _sequence(arg[3], alphabet)
-    if name == "BRANCH":
-        return st.one_of([_sequence(branch, alphabet) for branch in arg[1]])
-    raise _Unsupported(name)
-
-
-def matching(pattern: str, alphabet: str) -> st.SearchStrategy[str]:
-    """Return strings over `alphabet` that match `pattern` in full.
-
-    Simple patterns (literals, classes, repeats, groups, alternation) are translated into
-    `st.text` pieces, several times faster than `st.from_regex`; others use `from_regex`.
-    """
-    try:
-        return _sequence(_REGEX.parse(pattern), alphabet)
-    except _Unsupported:
-        return st.from_regex(pattern, fullmatch=True, alphabet=alphabet)
 
 
 def _uris(pattern: str | None) -> st.SearchStrategy[str]:
@@ -179,8 +98,27 @@ def _cached(
     return _STRATEGIES[key, build.__name__]
 
 
+_TEXT_KEYWORDS = {"type", "minLength", "maxLength", "pattern", "title", "description", "default"}
+
+
+def _text(schema: Mapping[str, Any]) -> st.SearchStrategy[str] | None:
+    """Return text for a string schema whose pattern asks for one character of a class
+    (a prompt's ``\\S``: not only white space), or None: one draw, where
+    hypothesis-jsonschema's `from_regex` makes a dozen."""
+    pattern = schema.get("pattern")
+    if schema.get("type") != "string" or set(schema) - _TEXT_KEYWORDS:
+        return None
+    if not isinstance(pattern, str) or not one_class(pattern):
+        return None
+    found = re.compile(pattern)
+    text = st.text(min_size=schema.get("minLength", 0), max_size=schema.get("maxLength"))
+    return text.filter(lambda s: found.search(s) is not None)
+
+
 def _leaf(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
     clean = {k: v for k, v in schema.items() if not k.startswith("x-") and k != "examples"}
+    if (text := _text(clean)) is not None:
+        return text
     if clean.get("format") != "uri":
         return from_schema(clean)
     # Renamed so hypothesis-jsonschema takes our URIs (made from the schema's own pattern)
@@ -210,19 +148,54 @@ def _quiet(value: str) -> bool:
     return not any(images.check_value(value, "", Context()))
 
 
+POOL = 256  # quiet URLs drawn once per URL form of an x-image schema
+_POOL_TRIES = 20 * POOL
+
+
+def _quiet_pool(form: Mapping[str, Any]) -> list[str] | None:
+    """Return `POOL` URLs of one URL form (its pattern, ``format: uri``, its length) that the
+    image check is quiet about, sampled once with a fixed seed, shortest first; None when
+    `regex.sampler` does not take the pattern.
+
+    Drawn by Hypothesis and filtered, half of them (no image extension: a warning) cost an
+    example its every draw (a filter gives up after three misses); from a pool an image is
+    one choice.
+    """
+    sample = sampler(form["pattern"], _URI_CHARS) if "pattern" in form else None
+    if sample is None:
+        return None
+    rng, check = random.Random(json.dumps(form, sort_keys=True)), Draft202012Validator(form)
+    found: dict[str, None] = {}
+    for _ in range(_POOL_TRIES):
+        url = sample(rng)
+        if FORMATS.conforms(url, "uri") and check.is_valid(url) and _quiet(url):
+            found[url] = None
+            if len(found) == POOL:
+                break
+    return sorted(found, key=lambda u: (len(u), u))
+
+
 def image_values(schema: Mapping[str, Any]) -> st.SearchStrategy[str]:
     """Return values for an ``x-image`` string: URLs of its URL forms (``format: uri``: the
     schema itself, or its ``then``/``else``/``anyOf``/``oneOf`` forms) that the image check
-    finds nothing in, and `DATA_URIS`."""
+    finds nothing in (`_quiet_pool`), and `DATA_URIS`, each form as likely."""
     forms = [schema, schema.get("then"), schema.get("else")]
     forms += [*schema.get("anyOf", ()), *schema.get("oneOf", ())]
-    url_forms = [f for f in forms if isinstance(f, Mapping) and f.get("format") == "uri"]
-    urls = [leaf({k: v for k, v in f.items() if k != images.KEYWORD}) for f in url_forms]
+    url_forms = [
+        {k: v for k, v in f.items() if k != images.KEYWORD}
+        for f in forms
+        if isinstance(f, Mapping) and f.get("format") == "uri"
+    ]
     # The data: URIs the schema takes; else the bare base64 of them, where a form takes that.
     check = Draft202012Validator({k: v for k, v in schema.items() if k != images.KEYWORD})
     inline = [d for d in DATA_URIS if check.is_valid(d)]
     inline = inline or [b for b in (d.split(",", 1)[1] for d in DATA_URIS) if check.is_valid(b)]
-    return st.one_of(*[u.filter(_quiet) for u in urls], st.sampled_from(inline or DATA_URIS))
+    pools = [_quiet_pool(f) for f in url_forms]
+    choices = [*(p for p in pools if p), inline or list(DATA_URIS)]
+    if None not in pools:  # one draw among them all, each form weighing the same
+        return st.sampled_from([c[i % len(c)] for c in choices for i in range(POOL)])
+    urls = [leaf(f).filter(_quiet) for f, pool in zip(url_forms, pools, strict=True) if not pool]
+    return st.one_of(*urls, *(st.sampled_from(c) for c in choices))
 
 
 def _for_schema(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:

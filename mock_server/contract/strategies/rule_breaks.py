@@ -150,9 +150,19 @@ def _not_object(draw: st.DrawFn, body: dict[str, Any]) -> Any:
     return draw(st.sampled_from([[body], "args", 5, None, True]))
 
 
-def _too_large(draw: st.DrawFn, body: dict[str, Any]) -> dict[str, Any]:
+_PAD = "\x01"  # JSON escapes it; where it is, the prompt's characters go in as bytes
+
+
+def _too_large(draw: st.DrawFn, body: dict[str, Any]) -> bytes:
+    """Return `body` encoded with a prompt past the body limit (320 MiB of "x"): the bytes
+    `encode` gives, spliced together (`json.dumps` of the whole takes a second)."""
     size = int(DEFAULTS["MAX_CONTENT_LENGTH"]) + draw(st.integers(1, 64))
-    return {**body, "args": {**body["args"], "prompt": "x" * size}}
+    head, *rest = encode({**body, "args": {**body["args"], "prompt": _PAD}}).split(
+        encode(_PAD)[1:-1]
+    )
+    if len(rest) != 1:  # the marker is elsewhere too: encode the whole
+        return encode({**body, "args": {**body["args"], "prompt": "x" * size}})
+    return b"".join((head, b"x" * size, rest[0]))
 
 
 def _same(draw: st.DrawFn, body: dict[str, Any]) -> dict[str, Any]:

@@ -84,8 +84,7 @@ def _plain_prompt(prompt: str) -> str:
     return prompt.replace("[", "(").replace("]", ")")
 
 
-@st.composite
-def _satisfy_rules(draw: st.DrawFn, args: dict[str, Any]) -> dict[str, Any]:
+def _patched(draw: st.DrawFn, args: dict[str, Any]) -> dict[str, Any]:
     """Patch schema-valid args until every cross-field rule of the model is satisfied."""
     args = dict(args)
     args["prompt"] = _plain_prompt(args["prompt"])
@@ -106,12 +105,35 @@ def _satisfy_rules(draw: st.DrawFn, args: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
+@st.composite
+def _satisfy_rules(draw: st.DrawFn, args: dict[str, Any]) -> dict[str, Any]:
+    """Patch schema-valid args until every cross-field rule of the model is satisfied."""
+    return _patched(draw, args)
+
+
+_BUT_ELEMENTS = for_schema(
+    {**ARGS, "properties": {k: v for k, v in _ARG.items() if k != "elements"}}
+)
+
+
+@st.composite
+def _valid_args(draw: st.DrawFn) -> dict[str, Any]:
+    """Draw schema-valid args, elements only as many as the inputs rule leaves room for
+    (drawn and then cut, most of them would be thrown away), then patch them."""
+    args = draw(_BUT_ELEMENTS)
+    kept = args["images"][:2] if args["action"] == "frame" else args["images"]
+    if draw(st.booleans()):  # elements is optional, as in the schema
+        room = min(rules.MAX_INPUTS - len(kept), _ARG["elements"]["maxItems"])
+        args["elements"] = draw(st.lists(elements, max_size=max(room, 0)))
+    return _patched(draw, args)
+
+
 def _references(args: Mapping[str, Any]) -> list[str]:
     images = [f"[@image{i}]" for i in range(1, len(args["images"]) + 1)]
     return images + [f"[@element{i}]" for i in range(1, len(args.get("elements", [])) + 1)]
 
 
-valid_args: st.SearchStrategy[dict[str, Any]] = schema_args.flatmap(_satisfy_rules)
+valid_args: st.SearchStrategy[dict[str, Any]] = _valid_args()
 """Args valid for the schema and every cross-field rule (no error, no warning)."""
 
 

@@ -1,0 +1,152 @@
+"""``--record FILE``: the proxied exchanges, in the contract kit's recording format.
+
+The file is a ``shortapi-recording/1`` document (`contract/recording.py`), so
+``shortapi-mock contract --target replay:FILE`` replays it and ``shortapi-mock serve
+--replay FILE`` answers its jobs. Each create is a plan item (``job`` when the target
+accepted it, else ``invalid``, expecting what the mock answers), with the create's exchange
+and then every query of its job, timed from the create. A job not seen to a terminal status
+goes under ``unfinished`` (the suite would poll its replay forever); callbacks are kept
+beside their job, other requests (uploads...) under ``other``.
+
+Keys never reach the file: requests keep ``Authorization: Bearer $SHORTAPI_KEY``, and the
+text is scrubbed of every key seen, every Bearer token and every key-like query parameter.
+The file is rewritten (atomically) after each exchange.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from mock_server.contract.plan import JOB_ASSUMPTIONS, PlanItem
+from mock_server.contract.recording import FORMAT
+from mock_server.contract.strategies import Expected
+from mock_server.contract.wire import Exchange, scrub
+from mock_server.jobs.status import TERMINAL
+
+_SECRET_PARAM = re.compile(
+    r"(?i)((?:^|[?&\s\"])(?:token|api_key|apikey|key|access_token|secret)=)[^&\s\"]+"
+)
+
+
+def redacted(text: str) -> str:
+    """Return `text` with every key seen, Bearer token and key-like parameter masked."""
+    return _SECRET_PARAM.sub(r"\1***", scrub(text))
+
+
+class ProxyRecorder:
+    """The exchanges of one proxy run, saved to `path` as they happen."""
+
+    def __init__(self, path: Path, target: str) -> None:
+        self.path, self.target = path, target
+        self._lock = threading.Lock()
+        self._items: dict[str, dict[str, Any]] = {}  # item name -> entry
+        self._by_job: dict[str, str] = {}  # job id -> item name
+        self._other: list[dict[str, Any]] = []
+        self._started: dict[str, float] = {}  # item name -> monotonic time of its create
+
+    def create(
+        self, item: PlanItem, exchange: Exchange, job_id: str | None, *, save: bool = True
+    ) -> None:
+        """Record a create: a new plan item, its first exchange, the job it made."""
+        with self._lock:
+            self._items[item.name] = {
+                "item": item.to_dict(),
+                "exchanges": [exchange.to_dict()],
+                "callbacks": [],
+                "job_id": job_id,
+                "terminal": job_id is None,
+            }
+            self._started[item.name] = time.monotonic()
+            if job_id:
+                self._by_job[job_id] = item.name
+            if save:
+                self._save()
+
+    def query(self, job_id: str, exchange: Exchange, status: int | None) -> bool:
+        """Record a query of a recorded job (timed from its create); say if it was one."""
+        with self._lock:
+            name = self._by_job.get(job_id)
+            if name is None:
+                self._other.append(exchange.to_dict())
+                self._save()
+                return False
+            at = round(time.monotonic() - self._started[name], 3)
+            entry = self._items[name]
+            entry["exchanges"].append({**exchange.to_dict(), "at": at})
+            entry["terminal"] = entry["terminal"] or status in TERMINAL
+            self._save()
+            return True
+
+    def callback(self, job_id: str | None, body: Any) -> None:
+        """Record a callback body beside its job (or under ``other``)."""
+        with self._lock:
+            name = self._by_job.get(job_id or "")
+            if name is None:
+                self._other.append({"callback": body})
+            else:
+                self._items[name]["callbacks"].append(body)
+            self._save()
+
+    def other(self, exchange: Exchange) -> None:
+        """Record an exchange that is neither a create nor a query (an upload...)."""
+        with self._lock:
+            self._other.append(exchange.to_dict())
+            self._save()
+
+    def item_of(self, job_id: str) -> str | None:
+        """Return the item name of the create that made `job_id`, if recorded."""
+        with self._lock:
+            return self._by_job.get(job_id)
+
+    def save(self) -> Path:
+        """Write the recording now."""
+        with self._lock:
+            return self._save()
+
+    def _save(self) -> Path:
+        done = [e for e in self._items.values() if e["terminal"]]
+        running = [e for e in self._items.values() if not e["terminal"]]
+
+        def public(entry: dict[str, Any]) -> dict[str, Any]:
+            return {k: entry[k] for k in ("item", "exchanges", "callbacks", "job_id")}
+
+        data = {
+            "format": FORMAT,
+            "target": "proxy",
+            "base_url": self.target,
+            "notes": [
+                "recorded by shortapi-mock proxy; jobs not seen to a terminal status are "
+                "under 'unfinished' (serve --replay answers them, the contract suite does not)"
+            ],
+            "items": [public(e) for e in done],
+            "unfinished": [public(e) for e in running],
+            "other": self._other,
+        }
+        text = redacted(json.dumps(data, indent=1, ensure_ascii=False)) + "\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, self.path)
+        return self.path
+
+
+def plan_item(
+    name: str,
+    exchange: Exchange,
+    *,
+    refused: tuple[int, int] | None,
+    price: str,
+    assumptions: tuple[str, ...] = (),
+) -> PlanItem:
+    """Return the plan item of a proxied create: what the mock expects of it, what it costs."""
+    accepted = exchange.response.accepted
+    expected = Expected(*refused) if refused else Expected(200, 0)
+    kind = "job" if accepted else "invalid"
+    ids = JOB_ASSUMPTIONS if accepted else ("A-error-codes", *assumptions)
+    return PlanItem(name, kind, exchange.request, expected, ids, bound=price)
