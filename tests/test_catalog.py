@@ -316,3 +316,12 @@ def test_unknown_model_output_is_guessed_from_its_id(model: str, output: str) ->
 def test_lookups_stay_a_dict() -> None:
     assert type(MODELS) is dict
     assert registry.spec_for("kwaivgi/kling-o1/image-to-video") is registry.KLING_O1_I2V
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_no_number_an_amount_is_made_of_can_go_below_zero(model: str) -> None:
+    """Every numeric input is bounded below (a range, an enum, or at least above 0), so no
+    accepted job is priced at a negative amount (A-duration-positive)."""
+    for name, node in document(model).get("properties", {}).items():
+        if node.get("type") in ("integer", "number"):
+            assert not Draft202012Validator(node).is_valid(-1), f"{model}: {name} takes -1"

@@ -99,6 +99,8 @@ def property_schema(inp: Entry, *, complete: bool = True) -> dict[str, Any]:
         schema["enum"] = [str(i) for i in range(int(span["min"]), int(span["max"]) + 1)]
     elif span:
         schema.update(minimum=_typed(span["min"], kind), maximum=_typed(span["max"], kind))
+    elif name == "duration" and kind == "int":  # the page states no range: at least 1 s
+        schema.update({"exclusiveMinimum": 0, "x-assumption": "A-duration-positive"})
     if inp.get("default") is not None:
         schema["default"] = _typed(inp["default"], kind)
     if inp.get("max_length"):
