@@ -321,3 +321,17 @@ def test_a_video_url_without_extension_is_accepted_with_a_warning(client: FlaskC
     plain = create(client, {"model": model, "args": {**args, "video": "https://e.com/a.MP4"}})
     assert plain.status_code == 200, plain.json
     assert "X-Mock-Warnings" not in plain.headers
+
+
+def test_a_remembered_data_uri_check_answers_as_a_fresh_one() -> None:
+    """Small data: URIs' checks are remembered: the same image sent again, at another
+    pointer or under another profile, gets exactly the problems a fresh check finds."""
+    small, mislabeled = picture(100, 100), picture().replace("image/png", "image/jpeg", 1)
+    fresh = list(images._check_data_uri(small, "/args/images/1", "warning"))
+    for _ in range(2):
+        found = list(images.check_value(small, "/args/images/1", Context()))
+        assert found == fresh and [p.rule for p in found] == ["image.min_side"]
+    assert [p.pointer for p in images.check_value(small, "/a/0", Context())] == ["/a/0"]
+    for profile, severity in (("default", "warning"), ("strict", "error"), ("default", "warning")):
+        (found,) = images.check_value(mislabeled, "/x", Context(profile=profile))
+        assert (found.rule, found.severity) == ("image.declared_type", severity)

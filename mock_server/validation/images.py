@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import io
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -36,6 +37,9 @@ VIDEO_KEYWORD = "x-video"  # input videos: the form is the schema's; a bare URL 
 MAX_BYTES = 10_000_000  # "at most 10 MB": the stricter reading, decimal megabytes
 MIN_SIDE = 300
 MAX_RATIO = 2.5  # width:height from 1:2.5 to 2.5:1
+# The checks of data: URIs up to this long are remembered, this many (16 MiB at most).
+CACHED_CHARS = 256 * 1024
+CACHED_URIS = 64
 # The content types a data: URI may declare, and the Pillow format each one names.
 DATA_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
 CONTENT_TYPES = {fmt: kind for kind, fmt in DATA_TYPES.items()}
@@ -146,13 +150,23 @@ def check_value(
     value: str, pointer: str, ctx: Context, *, lookup: Lookup | None = None
 ) -> Iterator[Problem]:
     """Yield the problems of one image value: a data: URI or an http(s) URL."""
-    if value.startswith("data:"):
-        yield from _check_data_uri(value, pointer, ctx)
+    if value.startswith("data:") and len(value) <= CACHED_CHARS:
+        for rule, message, severity in _data_uri_findings(value, ctx.lenient_severity):
+            yield Problem(rule, pointer, message, severity)
+    elif value.startswith("data:"):
+        yield from _check_data_uri(value, pointer, ctx.lenient_severity)
     elif is_http_url(value):
         yield from _check_url(value, pointer, lookup)
 
 
-def _check_data_uri(value: str, pointer: str, ctx: Context) -> Iterator[Problem]:
+@functools.lru_cache(maxsize=CACHED_URIS)
+def _data_uri_findings(value: str, lenient: str) -> tuple[tuple[str, str, str], ...]:
+    """Return (rule, message, severity) of each problem of a small data: URI, remembered:
+    clients send the same images again and again, and Pillow's read is most of a check."""
+    return tuple((p.rule, p.message, p.severity) for p in _check_data_uri(value, "", lenient))
+
+
+def _check_data_uri(value: str, pointer: str, lenient: str) -> Iterator[Problem]:
     match = _DATA_URI.fullmatch(value)
     declared = DATA_TYPES.get(match.group(1)) if match else None
     if match is None or declared is None:
@@ -185,7 +199,7 @@ def _check_data_uri(value: str, pointer: str, ctx: Context) -> Iterator[Problem]
             pointer,
             f"the URI says {match.group(1)} but the bytes are a {info.format} image; "
             f"start it with data:{info.content_type};base64,",
-            severity=ctx.lenient_severity,
+            severity=lenient,
         )
 
 
