@@ -42,9 +42,9 @@ def free_port() -> int:
         return port
 
 
-def serve_command(port: int, database: Path, *options: str, reset: bool = True) -> list[str]:
-    """Return the command serving the mock on `port` with the SQLite store at `database`
-    (emptied first unless `reset` is False) and the serve `options`."""
+def serve_command(port: int, store: Path | str, *options: str, reset: bool = True) -> list[str]:
+    """Return the command serving the mock on `port` with `store` (a SQLite file's path, or
+    a store URL), emptied first unless `reset` is False, and the serve `options`."""
     return [
         str(BIN / "shortapi-mock"),
         "serve",
@@ -53,7 +53,7 @@ def serve_command(port: int, database: Path, *options: str, reset: bool = True) 
         "--port",
         str(port),
         "--store",
-        f"sqlite:{database}",
+        f"sqlite:{store}" if isinstance(store, Path) else store,
         *options,
         *(["--reset"] if reset else []),
     ]

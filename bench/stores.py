@@ -32,33 +32,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # see bench/__i
 from bench.common import QUERY_PATH, ROOT, BenchError, write_json
 from bench.probes import wait_ready
 from bench.run import requests_for, seed_job
-from bench.servers import BIN, HOST, Server, Servers, free_port
+from bench.servers import HOST, Server, Servers, free_port, serve_command
 from bench.wrk import RESULT_MARK, Request, ensure_wrk, write_lua
 
 PROCESSES = (1, 2, 3)
 CONNECTIONS = 8  # per wrk, one wrk per serve process
 READY_TIMEOUT = 30.0
-
-
-def serve_command(port: int, store: str, *, reset: bool) -> list[str]:
-    """Return the command of one serve process (one worker) on `port` and `store`."""
-    return [
-        str(BIN / "shortapi-mock"),
-        "serve",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--store",
-        store,
-        "--clock",
-        "manual",
-        "--workers",
-        "1",
-        "--threads",
-        "2",
-        *(["--reset"] if reset else []),
-    ]
+# One serve process: one worker of 2 threads, the manual clock.
+ONE_WORKER = ("--clock", "manual", "--workers", "1", "--threads", "2")
 
 
 def start_redis(servers: Servers, tmp: Path) -> str:
@@ -122,7 +103,7 @@ def bench_store(
     for n in range(processes):  # one at a time: the first resets the store
         port = free_port()
         mock = servers.start(
-            f"{kind}-{processes}-{n}", serve_command(port, store, reset=n == 0), port
+            f"{kind}-{processes}-{n}", serve_command(port, store, *ONE_WORKER, reset=n == 0), port
         )
         wait_ready(mock, "/_mock/health", READY_TIMEOUT, {})
         mocks.append(mock)

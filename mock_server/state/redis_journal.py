@@ -2,61 +2,37 @@
 
 An entry's id comes from an INCR and is its stream id (``<id>-0``), both in one Lua step, so
 ids increase across hosts and `after` means what it means in the other stores (entries with a
-larger id). As in the SQLite store, each process buffers its entries and a thread of its own
-sends a batch every FLUSH_SECONDS in one round trip, instead of one per request (the hot
-path's largest cost after the job itself). The stream is trimmed approximately (``MAXLEN ~``,
-cheap); reading keeps the exact window the SQLite store keeps, the last `limit` ids."""
+larger id). Each process's batches (`journal_buffer`) go in one round trip each. The
+stream is trimmed approximately (``MAXLEN ~``, cheap); reading keeps the exact window the
+SQLite store keeps, the last `limit` ids."""
 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Mapping
 from typing import Any
 
+from mock_server.state.journal_buffer import FLUSH_SECONDS, BufferedJournal
 from mock_server.state.records import JOURNAL_FIELDS
 from mock_server.state.redis_conn import Client, Keys
 from mock_server.state.redis_scripts import Scripts
 
-FLUSH_SECONDS = 0.025  # how long a journal entry may wait in a process's buffer
 _PAGE = 500  # entries read per round trip while filtering
 
 
-class RedisJournal:
+class RedisJournal(BufferedJournal):
     """The journal stream, written in batches by a background thread."""
 
+    THREAD_NAME = "shortapi-redis-journal"
+
     def __init__(self, client: Client, keys: Keys, scripts: Scripts, *, limit: int) -> None:
+        super().__init__(limit=limit)
         self.r = client
         self.keys = keys
         self.scripts = scripts
-        self.limit = limit
-        self._buffer: list[str] = []
-        self._buffer_lock = threading.Lock()
-        self._flusher: threading.Thread | None = None
-        self._closing = threading.Event()
 
-    def append(self, entry: dict[str, Any]) -> None:
-        """Buffer one entry; the writer thread stores it within FLUSH_SECONDS."""
-        encoded = json.dumps(entry)
-        with self._buffer_lock:
-            self._buffer.append(encoded)
-            if self._flusher is None:  # started on first use: after a fork, in the worker
-                self._flusher = threading.Thread(
-                    target=self._flush_loop, daemon=True, name="shortapi-redis-journal"
-                )
-                self._flusher.start()
-
-    def _flush_loop(self) -> None:
-        while not self._closing.wait(FLUSH_SECONDS):
-            self.flush()
-
-    def flush(self) -> None:
-        """Store the buffered entries now (one round trip)."""
-        with self._buffer_lock:
-            batch, self._buffer = self._buffer, []
-        if not batch:
-            return
+    def _store(self, batch: list[str]) -> None:
         pipe = self.r.pipeline(transaction=False)
         for encoded in batch:
             self.scripts.journal_append(
@@ -95,15 +71,3 @@ class RedisJournal:
                 break
             top = f"({page[-1][0].decode()}"
         return found[::-1]
-
-    def discard_buffer(self) -> None:
-        """Forget the entries not stored yet (a reset)."""
-        with self._buffer_lock:
-            self._buffer = []
-
-    def close(self) -> None:
-        """Stop the writer thread and store what is buffered."""
-        self._closing.set()
-        if self._flusher is not None:
-            self._flusher.join(timeout=5)
-        self.flush()

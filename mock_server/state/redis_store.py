@@ -9,9 +9,9 @@ settings, reset and close. Records are stored as JSON; every key starts with the
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
+from mock_server.state.journal_buffer import JournalMethods
 from mock_server.state.protocol import Pick, Upload
 from mock_server.state.records import Injection, Runtime
 from mock_server.state.redis_conn import (
@@ -35,7 +35,7 @@ def _injection_of(raw: bytes) -> Injection:
     return Injection(**json.loads(raw))
 
 
-class RedisStore(RedisJobs, RedisDeliveries):
+class RedisStore(RedisJobs, RedisDeliveries, JournalMethods):
     """State in Redis, safe to share between threads, processes and hosts."""
 
     def __init__(
@@ -110,19 +110,6 @@ class RedisStore(RedisJobs, RedisDeliveries):
         if content_type is None or data is None:
             return None
         return Upload(upload_id, content_type.decode(), bytes(data))
-
-    # journal (redis_journal.py)
-    def journal_append(self, entry: dict[str, Any]) -> None:
-        self.journal.append(entry)
-
-    def flush(self) -> None:
-        """Store the buffered journal entries now."""
-        self.journal.flush()
-
-    def journal_list(
-        self, *, limit: int = 100, after: int = 0, match: Mapping[str, str] | None = None
-    ) -> list[dict[str, Any]]:
-        return self.journal.list(limit=limit, after=after, match=match)
 
     # runtime, lifetime
     def runtime(self) -> Runtime:

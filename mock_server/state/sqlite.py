@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from mock_server.jobs.status import Stage
 from mock_server.state import sqlite_uploads
+from mock_server.state.journal_buffer import JournalMethods
 from mock_server.state.protocol import Admission, Pick, StageMove, Upload
 from mock_server.state.records import (
     Account,
@@ -29,7 +30,7 @@ from mock_server.state.sqlite_journal import SQLiteJournal
 _JOB_COLUMNS = ("polls", "stage", "next_event_at")
 
 
-class SQLiteStore(SQLiteDeliveries):
+class SQLiteStore(SQLiteDeliveries, JournalMethods):
     """State in an SQLite file, safe to share between threads and processes."""
 
     def __init__(self, path: str, *, journal_limit: int = 10_000) -> None:
@@ -239,18 +240,6 @@ class SQLiteStore(SQLiteDeliveries):
         return sqlite_uploads.get_upload(self.db, upload_id)
 
     # journal, runtime, lifetime
-    def journal_append(self, entry: dict[str, Any]) -> None:
-        self.journal.append(entry)
-
-    def flush(self) -> None:
-        """Store the buffered journal entries now."""
-        self.journal.flush()
-
-    def journal_list(
-        self, *, limit: int = 100, after: int = 0, match: Mapping[str, str] | None = None
-    ) -> list[dict[str, Any]]:
-        return self.journal.list(limit=limit, after=after, match=match)
-
     def runtime(self) -> Runtime:
         row = (
             self.db.connection().execute("SELECT data FROM state WHERE name = 'runtime'").fetchone()

@@ -1,56 +1,28 @@
-"""The SQLite store's request journal, written by a thread of its own: each worker buffers
-its entries and stores a batch every FLUSH_SECONDS in one transaction, instead of one write
-transaction per request (the hot path's largest cost). Bounded: old entries are trimmed."""
+"""The SQLite store's request journal: each worker's batches (`journal_buffer`) stored in one
+transaction each. Bounded: old entries are trimmed."""
 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Mapping
 from typing import Any
 
+from mock_server.state.journal_buffer import FLUSH_SECONDS, BufferedJournal
 from mock_server.state.records import JOURNAL_FIELDS
 from mock_server.state.sqlite_db import Database
 
-FLUSH_SECONDS = 0.025  # how long a journal entry may wait in a worker's buffer
 _TRIM_EVERY = 256
 
 
-class SQLiteJournal:
+class SQLiteJournal(BufferedJournal):
     """The journal table, written in batches by a background thread."""
 
     def __init__(self, db: Database, *, limit: int) -> None:
+        super().__init__(limit=limit)
         self.db = db
-        self.limit = limit
-        self._buffer: list[str] = []
-        self._buffer_lock = threading.Lock()
-        self._flusher: threading.Thread | None = None
-        self._closing = threading.Event()
 
-    def append(self, entry: dict[str, Any]) -> None:
-        """Buffer one entry; a writer thread stores it within FLUSH_SECONDS."""
-        # Buffered: a writer thread stores a batch every FLUSH_SECONDS in one transaction,
-        # instead of one write transaction per request (the hot path's largest cost).
-        encoded = json.dumps(entry)
-        with self._buffer_lock:
-            self._buffer.append(encoded)
-            if self._flusher is None:
-                self._flusher = threading.Thread(
-                    target=self._flush_loop, daemon=True, name="shortapi-journal"
-                )
-                self._flusher.start()
-
-    def _flush_loop(self) -> None:
-        while not self._closing.wait(FLUSH_SECONDS):
-            self.flush()
-
-    def flush(self) -> None:
-        """Store the buffered journal entries now."""
-        with self._buffer_lock:
-            batch, self._buffer = self._buffer, []
-        if not batch:
-            return
+    def _store(self, batch: list[str]) -> None:
         with self.db.write() as db:
             db.executemany("INSERT INTO journal (data) VALUES (?)", [(e,) for e in batch])
             last = db.execute("SELECT max(id) FROM journal").fetchone()[0]
@@ -80,15 +52,3 @@ class SQLiteJournal:
             .fetchall()
         )
         return [{**json.loads(data), "id": entry_id} for entry_id, data in reversed(rows)]
-
-    def discard_buffer(self) -> None:
-        """Forget the entries not stored yet (a reset)."""
-        with self._buffer_lock:
-            self._buffer = []
-
-    def close(self) -> None:
-        """Stop the writer thread and store what is buffered."""
-        self._closing.set()
-        if self._flusher is not None:
-            self._flusher.join(timeout=5)
-        self.flush()
