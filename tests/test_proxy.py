@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from mock_server.keys import fingerprint
 from mock_server.proxy import close_proxy_app, create_proxy_app
 from mock_server.proxy.callbacks import CallbackRelay
 from mock_server.proxy.parts import parts
+from mock_server.proxy.recorder import SAVE_SECONDS
 from mock_server.testing import TEST_CONFIG, MockHandle, ThreadedServer
 from mock_server.testing.receiver import BackgroundServer, CallbackReceiver
 
@@ -181,6 +183,10 @@ def test_recording_keeps_every_exchange_and_no_key(
     _query(client, job_id, key=SECRET)
     _create(client, body(duration=5), key=SECRET)
     client.get(f"/api/v1/other?api_key={SECRET}", headers={"Authorization": f"Bearer {SECRET}"})
+    # Written at most once a second while the proxy runs: the last exchange lands within that.
+    deadline = time.monotonic() + 10 * SAVE_SECONDS
+    while not json.loads(path.read_text())["other"] and time.monotonic() < deadline:
+        time.sleep(0.05)
     text = path.read_text()
     assert SECRET not in text and "PROXY-SECRET" not in text
     data = json.loads(text)

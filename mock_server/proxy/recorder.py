@@ -10,7 +10,9 @@ beside their job, other requests (uploads...) under ``other``.
 
 Keys never reach the file: requests keep ``Authorization: Bearer $SHORTAPI_KEY``, and the
 text is scrubbed of every key seen, every Bearer token and every key-like query parameter.
-The file is rewritten (atomically) after each exchange.
+The file is rewritten (atomically) at most once a second while exchanges come (the first at
+once, the last within SAVE_SECONDS), and on stop: a busy proxy does not rewrite a growing
+file per request.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from mock_server.contract.strategies import Expected
 from mock_server.contract.wire import Exchange, scrub
 from mock_server.jobs.status import TERMINAL
 
+SAVE_SECONDS = 1.0  # the longest the file lags the exchanges while the proxy runs
 _SECRET_PARAM = re.compile(
     r"(?i)((?:^|[?&\s\"])(?:token|api_key|apikey|key|access_token|secret)=)[^&\s\"]+"
 )
@@ -49,6 +52,8 @@ class ProxyRecorder:
         self._by_job: dict[str, str] = {}  # job id -> item name
         self._other: list[dict[str, Any]] = []
         self._started: dict[str, float] = {}  # item name -> monotonic time of its create
+        self._saved_at = -SAVE_SECONDS  # monotonic time of the last write
+        self._pending: threading.Timer | None = None  # the write a change is waiting for
 
     def create(
         self, item: PlanItem, exchange: Exchange, job_id: str | None, *, save: bool = True
@@ -66,7 +71,7 @@ class ProxyRecorder:
             if job_id:
                 self._by_job[job_id] = item.name
             if save:
-                self._save()
+                self._changed()
 
     def query(self, job_id: str, exchange: Exchange, status: int | None) -> bool:
         """Record a query of a recorded job (timed from its create); say if it was one."""
@@ -74,13 +79,13 @@ class ProxyRecorder:
             name = self._by_job.get(job_id)
             if name is None:
                 self._other.append(exchange.to_dict())
-                self._save()
+                self._changed()
                 return False
             at = round(time.monotonic() - self._started[name], 3)
             entry = self._items[name]
             entry["exchanges"].append({**exchange.to_dict(), "at": at})
             entry["terminal"] = entry["terminal"] or status in TERMINAL
-            self._save()
+            self._changed()
             return True
 
     def callback(self, job_id: str | None, body: Any) -> None:
@@ -91,13 +96,13 @@ class ProxyRecorder:
                 self._other.append({"callback": body})
             else:
                 self._items[name]["callbacks"].append(body)
-            self._save()
+            self._changed()
 
     def other(self, exchange: Exchange) -> None:
         """Record an exchange that is neither a create nor a query (an upload...)."""
         with self._lock:
             self._other.append(exchange.to_dict())
-            self._save()
+            self._changed()
 
     def item_of(self, job_id: str) -> str | None:
         """Return the item name of the create that made `job_id`, if recorded."""
@@ -105,9 +110,27 @@ class ProxyRecorder:
             return self._by_job.get(job_id)
 
     def save(self) -> Path:
-        """Write the recording now."""
+        """Write the recording now (the proxy's stop does)."""
         with self._lock:
+            if self._pending is not None:
+                self._pending.cancel()
+                self._pending = None
             return self._save()
+
+    def _changed(self) -> None:
+        """Write now if the last write is SAVE_SECONDS old, else once that much has passed."""
+        waited = time.monotonic() - self._saved_at
+        if waited >= SAVE_SECONDS:
+            self._save()
+        elif self._pending is None:
+            self._pending = threading.Timer(SAVE_SECONDS - waited, self._deferred)
+            self._pending.daemon = True
+            self._pending.start()
+
+    def _deferred(self) -> None:
+        with self._lock:
+            self._pending = None
+            self._save()
 
     def _save(self) -> Path:
         done = [e for e in self._items.values() if e["terminal"]]
@@ -133,6 +156,7 @@ class ProxyRecorder:
         temporary = self.path.with_name(self.path.name + ".tmp")
         temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, self.path)
+        self._saved_at = time.monotonic()
         return self.path
 
 
