@@ -24,6 +24,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.test import encode_multipart
 
 from mock_server import close_app, create_app
+from mock_server.contract.targets import HttpTarget
 from mock_server.keys import fingerprint
 from mock_server.proxy import close_proxy_app, create_proxy_app
 from mock_server.proxy.callbacks import CallbackRelay
@@ -324,3 +325,29 @@ def test_an_off_schema_callback_is_a_drift_entry_and_still_forwarded(tmp_path: P
         assert receiver.bodies() == [{"code": 0, "data": job}]
     drift = json.loads((reports / "drift.json").read_text())["disagreements"]
     assert [(d["item"], d["kind"]) for d in drift] == [("proxy/x", "shape")]
+
+
+def test_the_proxy_offers_no_mock_controls_so_a_contract_run_sees_a_black_box(
+    mock: MockHandle, make_proxy: Callable[..., Flask]
+) -> None:
+    """Its journal views only: advancing "the clock" on a proxy would steer nothing behind
+    it, so every other /_mock/ path is the API's 404, never forwarded to the target."""
+    proxy = make_proxy()
+    client = proxy.test_client()
+    job_id = _create(client, body()).json["data"]["job_id"]
+    clock = mock.now()
+    for method, path in [("POST", "/_mock/clock/advance"), ("POST", "/_mock/reset"),
+                         ("GET", "/_mock/settings"), ("POST", "/_mock/faults")]:  # fmt: skip
+        answer = client.open(path, method=method, json={"seconds": 10})
+        assert answer.status_code == 404, path
+        assert answer.json["code"] == 1203 and "no mock controls" in answer.json["message"]
+    # None reached the target: its clock did not move, its job was not reset away.
+    assert mock.now() == clock and mock.control.store.get_job(job_id) is not None
+    assert client.get("/_mock/health").json == {"status": "proxy", "target": mock.base_url}
+    assert client.get("/_mock/ui/requests").status_code == 200
+    with serving(proxy) as url:
+        target = HttpTarget(url)
+        try:
+            assert target.controls is None and target.paid  # the budget applies
+        finally:
+            target.close()

@@ -5,21 +5,27 @@ app (`mock_server.create_app`, no callback thread) over the same store, mounted 
 ``/_mock/``: the proxy journals every request into that store, so the mock's dashboard
 (``/_mock/ui/requests``) and admin API (``/_mock/requests``) show proxied traffic as they
 show the mock's own. With ``STORE`` ``sqlite:PATH`` a served mock on the same file shows it
-too.
+too. Only those views are mounted, read-only: the mock's controls (clock, scenarios, faults)
+would steer nothing behind the proxy, and a contract run aimed at the proxy must see a black
+box, as the live API is, not a mock it may control. ``GET /_mock/health`` answers the
+proxy's own ``{"status": "proxy", "target": ...}`` (up, and not a mock).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
 from flask import Flask
+from werkzeug.wrappers import Response
 
 from mock_server import extensions
 from mock_server.api import envelope, journal
 from mock_server.app import close_app, create_app
+from mock_server.errors import NOT_FOUND
 
 from . import routes, settings
 from .budget import SpendCap
@@ -30,19 +36,39 @@ from .parts import PARTS, Parts, parts
 from .recorder import ProxyRecorder
 
 MOCK_PREFIX = "/_mock"
+VIEWS = ("/_mock/ui", "/_mock/requests")  # what the proxy shows of the mock app: its journal
+HEALTH = "/_mock/health"  # the proxy's own: up, and a proxy (so no kit takes it for a mock)
+_NO_CONTROLS = (
+    "shortapi-mock proxy: {path} is not here; the proxy shows its traffic at /_mock/ui and "
+    "/_mock/requests (GET) and has no mock controls: the target's jobs and clock are its own"
+)
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
 
 
 class _Mount:
-    """Send ``/_mock/...`` to the mock app, everything else to the proxy."""
+    """Send GETs of the journal views under ``/_mock/`` to the mock app, refuse the rest of
+    ``/_mock/`` (the API's 404 envelope), send everything else to the proxy."""
 
-    def __init__(self, proxy: Any, mock: Any) -> None:
-        self.proxy, self.mock = proxy, mock
+    def __init__(self, proxy: Any, mock: Any, target: str) -> None:
+        self.proxy, self.mock, self.target = proxy, mock, target
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        mocked = path == MOCK_PREFIX or path.startswith(MOCK_PREFIX + "/")
-        chosen = self.mock if mocked else self.proxy
-        return cast("Iterable[bytes]", chosen(environ, start_response))
+        if not _under(path, MOCK_PREFIX):
+            return cast("Iterable[bytes]", self.proxy(environ, start_response))
+        viewing = environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+        if viewing and any(_under(path, view) for view in VIEWS):
+            return cast("Iterable[bytes]", self.mock(environ, start_response))
+        if viewing and path == HEALTH:
+            body: dict[str, Any] = {"status": "proxy", "target": self.target}
+            answer = Response(json.dumps(body), status=200, mimetype="application/json")
+        else:
+            body = envelope.envelope(NOT_FOUND, _NO_CONTROLS.format(path=path))
+            answer = Response(json.dumps(body), status=404, mimetype="application/json")
+        return answer(environ, start_response)
 
 
 def create_proxy_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -87,7 +113,7 @@ def create_proxy_app(config: Mapping[str, Any] | None = None) -> Flask:
     envelope.init_app(app)
     journal.init_app(app)
     app.register_blueprint(routes.bp)
-    app.wsgi_app = _Mount(app.wsgi_app, mock.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = _Mount(app.wsgi_app, mock.wsgi_app, cfg["TARGET"])  # type: ignore[method-assign]
     return app
 
 
