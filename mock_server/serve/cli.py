@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from mock_server.clock import MODES
-from mock_server.config import DEFAULTS, ERROR_STATUSES, PROFILES, RESULT_KEYS, UNKNOWN_MODELS
+from mock_server.config import DEFAULTS, ERROR_STATUSES, RESULT_KEYS
 from mock_server.contract import runner
 from mock_server.errors import ConfigError
-from mock_server.serve import models_cli, proxy_cli
+from mock_server.serve import models_cli, options, proxy_cli
 from mock_server.state.redis_conn import PASSWORD_ENV, is_redis_url, redact
 from mock_server.version import __version__
 
@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the HTTP server of the workers: gunicorn (default) or granian (faster; cannot "
         "drop connections, so the faults reset/empty/ack-lost answer 500)",
     )
-    serve.add_argument("--profile", choices=PROFILES, default=DEFAULTS["PROFILE"])
+    options.add_validation(serve)
     serve.add_argument(
         "--result-key",
         choices=RESULT_KEYS,
@@ -75,13 +75,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--models-dir", metavar="DIR", help="also serve the model files of this folder"
-    )
-    serve.add_argument(
-        "--unknown-models",
-        choices=UNKNOWN_MODELS,
-        default=DEFAULTS["UNKNOWN_MODELS"],
-        help="a model id the catalogue does not hold: invalid model (default), or accept it "
-        "checking only the envelope",
     )
     serve.add_argument("--queued-seconds", type=float, default=DEFAULTS["QUEUED_SECONDS"])
     serve.add_argument("--processing-seconds", type=float, default=DEFAULTS["PROCESSING_SECONDS"])
@@ -163,19 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULTS["CALLBACK_MAX_AGE"],
         help="clock seconds after which a pending callback is expired, not sent",
     )
-    hooks.add_argument(
-        "--callback-allow-host",
-        action="append",
-        metavar="PATTERN",
-        help="call back only to hosts matching (repeatable, fnmatch)",
-    )
-    hooks.add_argument(
-        "--callback-deny-host",
-        action="append",
-        default=[],
-        metavar="PATTERN",
-        help="never call back to hosts matching (repeatable, fnmatch)",
-    )
+    options.add_callback_hosts(hooks)
     runner.add_parser(commands)
     models_cli.add_parser(commands)
     proxy_cli.add_parser(commands)

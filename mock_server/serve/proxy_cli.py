@@ -12,9 +12,9 @@ from typing import Any
 
 from flask import Flask
 
-from mock_server.config import PROFILES, UNKNOWN_MODELS
 from mock_server.errors import ConfigError
 from mock_server.proxy.settings import DEFAULTS, LIVE_URL
+from mock_server.serve import options
 from mock_server.version import __version__
 
 DEFAULT_PORT = 8010
@@ -58,14 +58,8 @@ def add_parser(
     )
     parser.add_argument("--threads", type=int, default=8, help="requests served at once")
     parser.add_argument("--timeout", type=float, default=DEFAULTS["TIMEOUT"])
-    parser.add_argument("--profile", choices=PROFILES, default=DEFAULTS["PROFILE"])
-    parser.add_argument(
-        "--unknown-models", choices=UNKNOWN_MODELS, default=DEFAULTS["UNKNOWN_MODELS"]
-    )
-    parser.add_argument(
-        "--callback-allow-host", action="append", metavar="PATTERN", help="(repeatable)"
-    )
-    parser.add_argument("--callback-deny-host", action="append", default=[], metavar="PATTERN")
+    options.add_validation(parser)
+    options.add_callback_hosts(parser)
     return parser
 
 
