@@ -113,6 +113,7 @@ def test_proxy_passes_create_query_and_upload_through_unchanged(
     )
     assert upload.status_code == 200, upload.json
     assert upload.json["data"]["url"].startswith(mock.base_url)
+    assert "X-Mock-Drift" not in upload.headers  # the mock's upload answer has our shape
     missing = _query(client, "0" * 24)
     assert missing.status_code == 404 and missing.json["code"] == 1203
 

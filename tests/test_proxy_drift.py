@@ -4,6 +4,7 @@ kind in the report; a recording of a served mock replays through the contract ki
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -52,6 +53,10 @@ def off_schema_app() -> Flask:
     def create() -> Any:
         return jsonify({"code": 0, "data": {"amount": "9.99", "job_id": IDS["types"]}})
 
+    @app.post("/api/v1/image/send")
+    def upload() -> Any:
+        return jsonify({"code": 0, "data": {"path": "/uploads/a.png"}})  # no url
+
     @app.get("/api/v1/job/query")
     def query() -> Any:
         job_id = request.args["id"]
@@ -67,7 +72,8 @@ def off_schema_app() -> Flask:
 
 
 def test_an_off_schema_target_gives_one_drift_entry_of_each_kind(tmp_path: Path) -> None:
-    """Wrong amount, wrong type, unknown status, wrong result kind: each once, with ids."""
+    """Wrong amount, wrong type, unknown status, wrong result kind, an upload answer without
+    its url: each once, with ids."""
     reports = tmp_path / "reports"
     with serving(off_schema_app()) as target:
         proxy = create_proxy_app({"TARGET": target, "REPORT_DIR": str(reports)})
@@ -78,6 +84,8 @@ def test_an_off_schema_target_gives_one_drift_entry_of_each_kind(tmp_path: Path)
             assert json.loads(created.headers["X-Mock-Drift"])[0]["kind"] == "amount"
             for job_id in IDS.values():
                 client.get(f"/api/v1/job/query?id={job_id}", headers=AUTH)
+            sent = client.post("/api/v1/image/send", data={"file": (io.BytesIO(b"x"), "a.png")})
+            assert json.loads(sent.headers["X-Mock-Drift"])[0]["kind"] == "shape"
             on_disk = json.loads((reports / "drift.json").read_text())  # written on finding
         finally:
             close_proxy_app(proxy)
@@ -87,8 +95,9 @@ def test_an_off_schema_target_gives_one_drift_entry_of_each_kind(tmp_path: Path)
         ("shape", ("A-credit-field",)),
         ("unknown-status", ("A-status-codes",)),
         ("result-kind", ("A-result-key",)),
+        ("shape", ("A-image-upload",)),
     }
-    assert len(on_disk["disagreements"]) == 4 and on_disk["target"] == "proxy"
+    assert len(on_disk["disagreements"]) == 5 and on_disk["target"] == "proxy"
     markdown = (reports / "drift.md").read_text()
     assert "## 1. amount" in markdown and "$SHORTAPI_KEY" in markdown and KEY not in markdown
     assert (reports / "drift.xml").exists()

@@ -27,6 +27,7 @@ MESSAGES = {  # message -> (its schema, the assumption of a field the schema doe
     "query": ("query-response.json", "A-query-data-id"),
     "error": ("error.json", "A-error-message-info"),
     "callback": ("callback.json", "A-callback-body"),
+    "upload": ("upload-response.json", "A-image-upload"),
 }
 
 

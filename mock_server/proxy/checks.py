@@ -4,7 +4,8 @@ Every difference is a `Disagreement` of the contract kit's drift (so the proxy's
 land in the same report): ``shape`` (a field missing, extra or of another type than the
 schema says: one entry per assumption the paths touch), ``amount`` (create's amount is not
 our price for the sent args), ``unknown-status`` (a status outside 0..4), ``result-kind``
-(a succeeded job's result is not under the key of its model's output kind) and
+(a succeeded job's result is not under the key of its model's output kind; uploads'
+answers are checked for their shape too) and
 ``acceptance`` (the target accepted a create the mock refuses, or refused one it accepts).
 The mock's side of each entry is what we expected.
 """
@@ -199,6 +200,13 @@ def query_findings(item: str, exchange: Exchange, model: str | None) -> list[Dis
         return schema_findings("error", item, body, exchange)
     found, skip = job_findings("query", item, body.get("data"), exchange, model)
     return found + schema_findings("query", item, body, exchange, skip=skip)
+
+
+def upload_findings(item: str, exchange: Exchange) -> list[Disagreement]:
+    """Check an upload answer (POST /api/v1/image/send) against upload-response.json."""
+    body = exchange.response.json()
+    message = "upload" if exchange.response.accepted else "error"
+    return schema_findings(message, item, body, exchange)
 
 
 def callback_findings(item: str, exchange: Exchange, body: Any) -> list[Disagreement]:

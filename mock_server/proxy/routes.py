@@ -17,6 +17,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 
 from mock_server.api.envelope import problems_header
+from mock_server.api.uploads import SEND_PATH as UPLOAD_PATH
 from mock_server.catalog.pricing import amount
 from mock_server.contract.client import job_id_of, status_of
 from mock_server.contract.strategies import BEARER, CREATE_PATH, QUERY_PATH
@@ -198,11 +199,16 @@ def forward(path: str) -> Response:
     if request.method == "GET" and request.path == QUERY_PATH:
         return query(proxy, body)
     answer = _send(proxy, body)
+    response = WireResponse.of(answer.status, answer.headers, answer.body)
+    exchange = Exchange(_wire(body), response, base_url=proxy.forwarder.target)
+    found = []
+    if request.method == "POST" and request.path == UPLOAD_PATH:
+        name = proxy.findings.name("upload")
+        found = checks.upload_findings(name, exchange)
+        proxy.findings.add(name, found)
     if proxy.recorder is not None:
-        response = WireResponse.of(answer.status, answer.headers, answer.body)
-        exchange = Exchange(_wire(body), response, base_url=proxy.forwarder.target)
         proxy.recorder.other(exchange)
-    return _relay(answer, [], [])
+    return _relay(answer, [], found)
 
 
 @bp.post(CALLBACK_PATH + "<token>")
