@@ -26,17 +26,24 @@ STARTUP_TIMEOUT = 10.0
 
 @dataclass(frozen=True)
 class RedisServer:
-    """A running redis-server and how to reach it."""
+    """A running redis-server and how to reach it (over TLS when it has a `ca` file)."""
 
     process: subprocess.Popen[bytes]
     port: int
+    ca: str | None = None  # the certificate the TLS server's own is checked against
 
     def url(self, db: int = 0) -> str:
-        """Return the redis:// URL of database `db`."""
+        """Return the redis:// (rediss://, trusting `ca`) URL of database `db`."""
+        if self.ca:
+            return f"rediss://127.0.0.1:{self.port}/{db}?ssl_ca_certs={self.ca}"
         return f"redis://127.0.0.1:{self.port}/{db}"
 
     def client(self, db: int = 0) -> redis.Redis:
         """Return a client of database `db`."""
+        if self.ca:
+            return redis.Redis(
+                host="127.0.0.1", port=self.port, db=db, ssl=True, ssl_ca_certs=self.ca
+            )
         return redis.Redis(host="127.0.0.1", port=self.port, db=db)
 
 
@@ -46,6 +53,9 @@ def find() -> str | None:
 
 
 needs_redis = pytest.mark.skipif(find() is None, reason=SKIP_REASON)
+needs_openssl = pytest.mark.skipif(
+    shutil.which("openssl") is None, reason="openssl not found: the TLS test makes its cert"
+)
 """Mark a test that starts a redis-server of its own (those using the fixtures skip anyway)."""
 
 
@@ -56,17 +66,25 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(*extra: str) -> Iterator[RedisServer]:
-    """Start redis-server (with `extra` arguments) on a free port; stop it afterwards."""
+def running(*extra: str, tls: bool = False) -> Iterator[RedisServer]:
+    """Start redis-server (with `extra` arguments) on a free port; stop it afterwards. With
+    `tls`, it answers TLS only, with a self-signed certificate for 127.0.0.1 (openssl)."""
     binary = find()
     if binary is None:
         raise FileNotFoundError(SKIP_REASON)
     with tempfile.TemporaryDirectory(prefix="shortapi-redis-") as workdir:
         port = free_port()
-        command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+        ports = ["--port", str(port)]
+        ca = None
+        if tls:
+            ca, key = _self_signed(workdir)
+            ports = ["--port", "0", "--tls-port", str(port), "--tls-cert-file", ca,
+                     "--tls-key-file", key, "--tls-ca-cert-file", ca,
+                     "--tls-auth-clients", "no"]  # fmt: skip
+        command = [binary, *ports, "--bind", "127.0.0.1", "--save", "",
                    "--appendonly", "no", "--dir", workdir, *extra]  # fmt: skip
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        server = RedisServer(process, port)
+        server = RedisServer(process, port, ca)
         try:
             _wait_ready(server, password=_password_of(extra))
             yield server
@@ -79,13 +97,47 @@ def running(*extra: str) -> Iterator[RedisServer]:
                 process.wait(5)
 
 
+def _self_signed(workdir: str) -> tuple[str, str]:
+    """Make a certificate and key for 127.0.0.1 in `workdir` with openssl; return their paths."""
+    cert, key = f"{workdir}/server.pem", f"{workdir}/server.key"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
 def _password_of(extra: tuple[str, ...]) -> str | None:
     return extra[extra.index("--requirepass") + 1] if "--requirepass" in extra else None
 
 
 def _wait_ready(server: RedisServer, *, password: str | None) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
-    client = redis.Redis(host="127.0.0.1", port=server.port, password=password)
+    client = redis.Redis(
+        host="127.0.0.1",
+        port=server.port,
+        password=password,
+        ssl=server.ca is not None,
+        ssl_ca_certs=server.ca,
+    )
     try:
         while time.monotonic() < deadline:
             if server.process.poll() is not None:

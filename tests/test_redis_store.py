@@ -237,3 +237,22 @@ def test_uploads_are_shared_and_bounded(two: tuple[Store, Store]) -> None:
     two[0].put_upload(Upload("big", "image/jpeg", b"z" * 95), max_count=5, max_bytes=100)
     assert two[1].get_upload("u2") is None and two[1].get_upload("u1") is None
     assert two[1].get_upload("big") is not None  # the newest is kept even past max_bytes
+
+
+@redis_server.needs_openssl
+def test_rediss_talks_tls_and_an_untrusted_certificate_says_how_to_trust_it() -> None:
+    """rediss:// against a real TLS-only redis-server: jobs round-trip when the URL trusts
+    its certificate (``?ssl_ca_certs=``), and a certificate not trusted is a ConfigError
+    that says how to fix it, not "start it"."""
+    with redis_server.running(tls=True) as server:
+        store = open_store(server.url())
+        try:
+            store.admit(make_job("t1"), admission("0.35"))
+            assert store.get_job("t1") == make_job("t1")
+        finally:
+            store.close()
+        with pytest.raises(ConfigError, match=r"certificate.*ssl_ca_certs=") as refused:
+            open_store(f"rediss://127.0.0.1:{server.port}/0")
+        assert "start it" not in str(refused.value)
+        with pytest.raises(ConfigError, match="cannot reach"):  # plain redis:// to a TLS port
+            open_store(f"redis://127.0.0.1:{server.port}/0")

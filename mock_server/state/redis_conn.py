@@ -1,7 +1,8 @@
 """The Redis store's connection and key names: a ``redis://`` or ``rediss://`` URL opened
 with redis-py's connection pool (the password from the URL or SHORTAPI_MOCK_REDIS_PASSWORD,
 never printed: `redact` is what banners and errors show), checked with a PING so a bad URL
-or an unreachable server is a ConfigError that says how to fix it; and `Keys`, every key the
+or an unreachable server (or a TLS certificate not trusted: ``?ssl_ca_certs=``) is a
+ConfigError that says how to fix it; and `Keys`, every key the
 store writes, under one prefix, so that a reset deletes only the mock's own keys."""
 
 from __future__ import annotations
@@ -101,6 +102,12 @@ def connect(url: str) -> Client:
         ) from None
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
         client.close()
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            raise ConfigError(
+                f"Redis at {shown}: its TLS certificate is not trusted ({exc}); name the CA "
+                "that signed it in the URL, rediss://HOST:PORT/DB?ssl_ca_certs=/path/ca.pem "
+                "(redis-py's URL options)"
+            ) from None
         raise ConfigError(
             f"cannot reach Redis at {shown}: {exc}; start it (e.g. `redis-server --port "
             f"{urlsplit(url).port or 6379}`) or fix --store redis://HOST:PORT/DB"
