@@ -50,19 +50,36 @@ CREATE_RATIO, CREATE_P99_MS, QUERY_RATIO = 1.0, 10.0, 0.8
 IDLE_PSS_MIB, STARTUP_S = 60.0, 0.5
 
 
-def target_lines(servers: list[ServerResult], cases: list[CaseResult]) -> list[TargetLine]:
-    """Return issue 15's served targets, each beside the peer's figure from this run."""
+SERVER_NAMES = ("granian", "gunicorn")
+
+
+def target_lines(
+    servers: list[ServerResult], cases: list[CaseResult], primary: str = "granian"
+) -> list[TargetLine]:
+    """Return issue 15's served targets, each beside the peer's figure from this run: for the
+    mock under `primary` (cases ``mock``, ``bare``) and, when the run measured it, under the
+    other server (``mock-<server>``, ``bare-<server>``)."""
+    lines = []
+    for name in (primary, *[n for n in SERVER_NAMES if n != primary]):
+        suffix = "" if name == primary else f"-{name}"
+        if any(s.name == "mock" + suffix for s in servers):
+            lines += _server_targets(servers, cases, suffix, name)
+    return lines
+
+
+def _server_targets(
+    servers: list[ServerResult], cases: list[CaseResult], suffix: str, label: str
+) -> list[TargetLine]:
     case = {(c.server, c.request): c for c in cases if c.ok}
     server = {s.name: s for s in servers}
-    mock, prism = case.get(("mock", "create")), case.get(("prism-silent", "create"))
+    mock, prism = case.get(("mock" + suffix, "create")), case.get(("prism-silent", "create"))
     lines = []
     if mock and prism:
         ratio = mock.rps / prism.rps
-        figure = f"{mock.rps:,.0f} ({ratio:.2f}x)"
         lines.append(
             TargetLine(
-                "create req/s vs Prism -v silent",
-                figure,
+                f"{label}: create req/s vs Prism -v silent",
+                f"{mock.rps:,.0f} ({ratio:.2f}x)",
                 f">= {CREATE_RATIO}x",
                 "prism",
                 f"{prism.rps:,.0f} req/s",
@@ -72,8 +89,8 @@ def target_lines(servers: list[ServerResult], cases: list[CaseResult]) -> list[T
     else:
         lines.append(
             TargetLine(
-                "create req/s vs Prism -v silent",
-                "n/a",
+                f"{label}: create req/s vs Prism -v silent",
+                f"{mock.rps:,.0f}" if mock else "n/a",
                 f">= {CREATE_RATIO}x",
                 "prism",
                 "n/a",
@@ -84,7 +101,7 @@ def target_lines(servers: list[ServerResult], cases: list[CaseResult]) -> list[T
         peer = f"{prism.p99_ms:.1f} ms" if prism else "n/a"
         lines.append(
             TargetLine(
-                "create p99 at 16 connections",
+                f"{label}: create p99 at 16 connections",
                 f"{mock.p99_ms:.1f} ms",
                 f"<= {CREATE_P99_MS:g} ms",
                 "prism",
@@ -92,12 +109,12 @@ def target_lines(servers: list[ServerResult], cases: list[CaseResult]) -> list[T
                 mock.p99_ms <= CREATE_P99_MS,
             )
         )
-    query, bare = case.get(("mock", "query")), case.get(("bare", "query"))
+    query, bare = case.get(("mock" + suffix, "query")), case.get(("bare" + suffix, "query"))
     if query and bare:
         ratio = query.rps / bare.rps
         lines.append(
             TargetLine(
-                "query req/s vs bare Flask, same server",
+                f"{label}: query req/s vs bare Flask, same server",
                 f"{query.rps:,.0f} ({ratio:.2f}x)",
                 f">= {QUERY_RATIO}x",
                 "bare",
@@ -105,13 +122,13 @@ def target_lines(servers: list[ServerResult], cases: list[CaseResult]) -> list[T
                 ratio >= QUERY_RATIO,
             )
         )
-    idle, peer_server = server.get("mock"), server.get("prism-silent")
+    idle, peer_server = server.get("mock" + suffix), server.get("prism-silent")
     if idle:
         pss = idle.pss_idle_kb / 1024 if idle.pss_idle_kb else None
         peer_pss = peer_server.pss_idle_kb if peer_server and peer_server.pss_idle_kb else None
         lines.append(
             TargetLine(
-                f"idle memory, PSS over {idle.processes} processes",
+                f"{label}: idle memory, PSS over {idle.processes} processes",
                 f"{pss:.1f} MiB" if pss is not None else "n/a",
                 f"<= {IDLE_PSS_MIB:g} MiB",
                 "prism",
@@ -122,7 +139,7 @@ def target_lines(servers: list[ServerResult], cases: list[CaseResult]) -> list[T
         startup = f"{peer_server.startup_s:.2f} s" if peer_server else "n/a"
         lines.append(
             TargetLine(
-                "start-up to the first answer",
+                f"{label}: start-up to the first answer",
                 f"{idle.startup_s:.2f} s",
                 f"<= {STARTUP_S} s",
                 "prism",
@@ -225,7 +242,7 @@ def document(
         "servers": [asdict(s) for s in servers],
         "cases": [{**asdict(c), "ok": c.ok} for c in cases],
         "ratios": computed,
-        "targets": [asdict(line) for line in target_lines(servers, cases)],
+        "targets": [asdict(line) for line in target_lines(servers, cases, settings.server)],
         "failed_cases": [c.case for c in cases if not c.ok],
     }
 
@@ -234,7 +251,7 @@ def report(settings: Settings, servers: list[ServerResult], cases: list[CaseResu
     """Print the tables, write the JSON report and return 1 if a case failed."""
     computed = ratios(cases)
     print_tables(servers, cases, computed)
-    print_targets(target_lines(servers, cases))
+    print_targets(target_lines(servers, cases, settings.server))
     out = write_json(settings.output, document(settings, servers, cases, computed))
     print(f"\nwrote {out}")
     failed = [c.case for c in cases if not c.ok]
@@ -248,12 +265,12 @@ def print_targets(lines: Sequence[Any]) -> None:
     """Print issue 15's targets: figure, target, the peer's figure, met or not."""
     print()
     print("targets (issue 15), this run's figures")
-    header = f"  {'what':<40} {'figure':>16} {'target':>10} {'peer figure':>28}  met"
+    header = f"  {'what':<50} {'figure':>16} {'target':>10} {'peer figure':>28}  met"
     print(header)
     for line in lines:
         met = "?" if line.met is None else ("yes" if line.met else "NO")
         print(
-            f"  {line.what:<40} {line.figure:>16} {line.target:>10} "
+            f"  {line.what:<50} {line.figure:>16} {line.target:>10} "
             f"{line.peer + ' ' + line.peer_figure:>28}  {met}"
         )
 

@@ -18,17 +18,23 @@ import json
 import socket
 import threading
 import time
-
-import urllib3
-from urllib3.connection import HTTPConnection, HTTPSConnection
+from typing import TYPE_CHECKING
 
 from mock_server.callbacks.policy import Target
 from mock_server.state.records import Delivery
 from mock_server.version import __version__
 
-# What a failed attempt raises: socket and TLS errors, a malformed answer, a certificate whose
-# name does not match (urllib3's CertificateError is a ValueError).
-_FAILURES = (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError, ValueError)
+if TYPE_CHECKING:  # urllib3 (and ssl) are imported on the first callback: an idle mock without
+    import urllib3
+    from urllib3.connection import HTTPConnection
+
+
+def _failures() -> tuple[type[Exception], ...]:
+    """What a failed attempt raises: socket and TLS errors, a malformed answer, a certificate
+    whose name does not match (urllib3's CertificateError is a ValueError)."""
+    import urllib3
+
+    return (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError, ValueError)
 
 
 def _cut(connection: HTTPConnection) -> None:
@@ -136,7 +142,7 @@ class Sender:
                 left = max(deadline - time.monotonic(), 0.001)
                 connection = self._new(target, min(self.connect_timeout, left))
                 return self._exchange(target, connection, body, headers, deadline), None
-        except _FAILURES as exc:
+        except _failures() as exc:
             connection.close()
             error = f"{type(exc).__name__}: {exc}"
             if time.monotonic() >= deadline:
@@ -211,6 +217,8 @@ class Sender:
 
     @staticmethod
     def _new(target: Target, connect_timeout: float) -> HTTPConnection:
+        from urllib3.connection import HTTPConnection, HTTPSConnection
+
         if target.scheme == "https":
             return HTTPSConnection(
                 target.address,

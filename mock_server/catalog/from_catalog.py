@@ -23,8 +23,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from mock_server.catalog.tables import media_block, output_of, pricing_block
 from mock_server.data.schemas import data_dir
 
@@ -229,6 +227,8 @@ def model_document(
         "notes": "; ".join(str(n) for n in notes) or None,
     }
     doc["examples"] = [copy.deepcopy(reading["example"]) if "example" in reading else example(doc)]
+    from jsonschema import Draft202012Validator  # generating or importing a page only
+
     errors = list(Draft202012Validator(doc).iter_errors(doc["examples"][0]))
     if errors:
         raise ValueError(f"{entry['model']}: the example is invalid: {errors[0].message}")

@@ -24,8 +24,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from jsonschema import Draft202012Validator, SchemaError
-
 from mock_server.data import schemas
 from mock_server.errors import ConfigError
 
@@ -198,6 +196,8 @@ def check_file(path: Path, known_rules: Collection[str] | None = None) -> ModelS
         f"{'/'.join(str(p) for p in e.absolute_path) or '(top)'}: {e.message}"
         for e in schemas.validator(FILE_SCHEMA).iter_errors(document)
     ]
+    from jsonschema import Draft202012Validator, SchemaError  # a user's model folder only
+
     try:
         Draft202012Validator.check_schema(document)
     except SchemaError as exc:

@@ -23,8 +23,6 @@ import wave
 from array import array
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw, ImageFont
-
 from mock_server.data.videos import ratio_value
 
 DEFAULT_LONG_SIDE = 1024  # no resolution option (or one the mock cannot read): a 1K image
@@ -111,6 +109,8 @@ def _colour(n: int, step: int) -> tuple[int, int, int]:
 def picture(width: int, height: int, format_name: str, n: int, label: str) -> Media:
     """Return image `n` of `width` x `height` in `format_name` (see `image_format`): sixteen
     bands of colour, `label` written across the middle."""
+    from PIL import Image, ImageDraw, ImageFont  # on first use: an idle mock does without
+
     bands = Image.new("RGB", (1, 16))
     for y in range(16):
         bands.putpixel((0, y), _colour(n, y))

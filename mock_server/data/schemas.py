@@ -11,11 +11,11 @@ import functools
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+if TYPE_CHECKING:  # imported on first use: an idle mock checks with jsonschema-rs only
+    from jsonschema import Draft202012Validator
+    from referencing import Registry
 
 BASE_URI = "https://schemas.shortapi-mock.dev/"
 _PACKAGE = Path(__file__).resolve().parent.parent  # mock_server/
@@ -53,6 +53,9 @@ def _schema_files() -> list[str]:
 @functools.cache
 def registry() -> Registry:  # type: ignore[type-arg,unused-ignore]
     """Return a `referencing` registry holding every schema under its ``$id``."""
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     resources = []
     for name in _schema_files():
         document = load(name)
@@ -64,6 +67,8 @@ def registry() -> Registry:  # type: ignore[type-arg,unused-ignore]
 @functools.cache
 def validator(name: str) -> Draft202012Validator:
     """Return a validator for schema file `name` that also enforces ``format``."""
+    from jsonschema import Draft202012Validator
+
     checker = Draft202012Validator.FORMAT_CHECKER
     if "uri" not in checker.checkers:  # pragma: no cover - a broken install
         raise RuntimeError("format 'uri' is not enforced: install rfc3986-validator")

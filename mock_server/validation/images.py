@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from PIL import Image, UnidentifiedImageError
-
 from mock_server.errors import Problem
 from mock_server.urls import is_http_url
 from mock_server.validation.rules import Context
@@ -276,6 +274,8 @@ def check_bytes(data: bytes, pointer: str) -> tuple[ImageInfo | None, list[Probl
 
 def _read(data: bytes) -> ImageInfo | str:
     """Open `data` and check that it decodes; return what it is, or why it does not decode."""
+    from PIL import Image, UnidentifiedImageError  # on first use: an idle mock does without
+
     try:
         with Image.open(io.BytesIO(data), formats=_OPENED) as image:
             fmt, (width, height) = str(image.format), image.size

@@ -9,9 +9,10 @@ import difflib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import ValidationError
+if TYPE_CHECKING:  # jsonschema is imported on the first error to explain
+    from jsonschema import ValidationError
 
 from mock_server.catalog import registry
 from mock_server.catalog.registry import MODELS, ModelSpec
