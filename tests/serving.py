@@ -84,7 +84,7 @@ def serve_args(store: Path, *, reset: bool = True, workers: int = 2) -> list[str
     return [*args, "--reset"] if reset else args
 
 
-def _wait_healthy(mock: ServedMock, timeout: float) -> None:
+def _wait_healthy(mock: ServedMock, timeout: float, headers: dict[str, str] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if mock.process.poll() is not None:
@@ -93,7 +93,7 @@ def _wait_healthy(mock: ServedMock, timeout: float) -> None:
                 f"{mock.stderr()}"
             )
         with contextlib.suppress(requests.ConnectionError, requests.Timeout):
-            if requests.get(mock.url("/_mock/health"), timeout=1).ok:
+            if requests.get(mock.url("/_mock/health"), headers=headers, timeout=1).ok:
                 return
         time.sleep(0.05)
     raise RuntimeError(f"shortapi-mock not healthy after {timeout} s:\n{mock.stderr()}")
@@ -106,8 +106,10 @@ def served_mock(
     *,
     command: Sequence[str] = MODULE_COMMAND,
     env: dict[str, Any] | None = None,
+    admin_token: str | None = None,
 ) -> Iterator[ServedMock]:
-    """Start `command args --host 127.0.0.1 --port <free>`, yield it once healthy, stop it."""
+    """Start `command args --host 127.0.0.1 --port <free>`, yield it once healthy, stop it
+    (its health asked with `admin_token` when the args give it one)."""
     port = free_port()
     stdout_path = workdir / f"serve-{port}.out"
     stderr_path = workdir / f"serve-{port}.err"
@@ -122,7 +124,8 @@ def served_mock(
         )
     mock = ServedMock(process, f"http://127.0.0.1:{port}", stdout_path, stderr_path)
     try:
-        _wait_healthy(mock, STARTUP_TIMEOUT)
+        headers = {"X-Mock-Admin-Token": admin_token} if admin_token else None
+        _wait_healthy(mock, STARTUP_TIMEOUT, headers)
         yield mock
     finally:
         mock.stop()

@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import os
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -25,7 +23,7 @@ import redis
 import redis_server
 import requests
 from helpers import body
-from serving import MODULE_COMMAND, STARTUP_TIMEOUT, ServedMock, free_port, served_mock
+from serving import ServedMock, served_mock
 
 from mock_server.state.redis_conn import PASSWORD_ENV, Keys
 from mock_server.testing.receiver import CallbackReceiver
@@ -44,35 +42,10 @@ def team_member(
     workdir: Path, store: str, *, reset: bool, callback_timeout: float
 ) -> Iterator[ServedMock]:
     """Start one mock host on the shared store (one worker, manual clock, admin token)."""
-    port = free_port()
     args = ["serve", "--store", store, "--clock", "manual", "--workers", "1", "--threads", "8"]
     args += ["--admin-token", TOKEN, "--callback-timeout", str(callback_timeout)]
-    args += ["--host", "127.0.0.1", "--port", str(port), *(["--reset"] if reset else [])]
-    out, err = workdir / f"serve-{port}.out", workdir / f"serve-{port}.err"
-    with out.open("wb") as stdout, err.open("wb") as stderr:
-        process = subprocess.Popen(
-            [*MODULE_COMMAND, *args],
-            stdout=stdout,
-            stderr=stderr,
-            env=dict(os.environ),
-            start_new_session=True,
-        )
-    mock = ServedMock(process, f"http://127.0.0.1:{port}", out, err)
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not _healthy(mock):
-            assert process.poll() is None, mock.stderr()
-            assert time.monotonic() < deadline, mock.stderr()
-            time.sleep(0.05)
+    with served_mock(workdir, [*args, *(["--reset"] if reset else [])], admin_token=TOKEN) as mock:
         yield mock
-    finally:
-        mock.stop()
-
-
-def _healthy(mock: ServedMock) -> bool:
-    with contextlib.suppress(requests.RequestException):
-        return requests.get(mock.url("/_mock/health"), headers=ADMIN, timeout=1).ok
-    return False
 
 
 @contextlib.contextmanager
