@@ -69,7 +69,8 @@ def _body_of(data: Mapping[str, Any]) -> bytes:
     return str(data.get("body", "")).encode("utf-8")
 
 
-def _json(body: bytes) -> Any:
+def json_or_none(body: bytes) -> Any:
+    """Return `body` parsed as JSON, or None when it is not JSON."""
     try:
         return json.loads(body)
     except ValueError:
@@ -138,7 +139,7 @@ class WireRequest:
 
     @functools.cached_property
     def _parsed(self) -> Any:
-        return _json(self.body)
+        return json_or_none(self.body)
 
     def json(self) -> Any:
         """Return the body parsed as JSON, or None (parsed once per request: a size-limit
@@ -278,7 +279,7 @@ class WireResponse:
 
     def json(self) -> Any:
         """Return the body parsed as JSON, or None."""
-        return _json(self.body)
+        return json_or_none(self.body)
 
     @property
     def accepted(self) -> bool:

@@ -8,7 +8,7 @@ creates cannot pass the cap together.
 from __future__ import annotations
 
 import threading
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from mock_server.catalog.pricing import format_amount
@@ -41,16 +41,13 @@ class SpendCap:
             self.held += price
             return price
 
-    def settle(self, held: Decimal, charged: Any) -> None:
-        """Release `held` and add what the target's answer charged (its ``amount``)."""
-        try:
-            cost = Decimal(str(charged)) if isinstance(charged, (str, int, float)) else None
-        except InvalidOperation:
-            cost = None
+    def settle(self, held: Decimal, charged: Decimal) -> None:
+        """Release `held` and add what the target's answer charged (`contract.budget.
+        charged_amount`: 0 for a refusal or an unreadable amount)."""
         with self._lock:
             self.held -= held
-            if cost is not None and cost.is_finite() and cost > 0:
-                self.spent += cost
+            if charged.is_finite() and charged > 0:
+                self.spent += charged
 
     def summary(self) -> dict[str, Any]:
         """Return the spend for the report."""

@@ -19,9 +19,10 @@ from flask import Blueprint, Response, current_app, g, request
 from mock_server.api.envelope import problems_header
 from mock_server.api.uploads import SEND_PATH as UPLOAD_PATH
 from mock_server.catalog.pricing import amount
+from mock_server.contract.budget import charged_amount
 from mock_server.contract.client import job_id_of, status_of
 from mock_server.contract.strategies import BEARER, CREATE_PATH, QUERY_PATH
-from mock_server.contract.wire import Exchange, Secret, WireRequest, WireResponse
+from mock_server.contract.wire import Exchange, Secret, WireRequest, WireResponse, json_or_none
 from mock_server.errors import NOT_FOUND, UNAVAILABLE, ApiError, Problem
 from mock_server.keys import bearer_key
 from mock_server.validation.request import CreateRequest, parse_json_body, validate_create
@@ -37,13 +38,6 @@ bp = Blueprint("proxy", __name__)
 # parameters are masked whatever their length.
 MIN_SCRUBBED = 8
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-
-
-def _json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None
 
 
 def _wire(body: bytes) -> WireRequest:
@@ -102,7 +96,7 @@ def _relay(answer: Answer, problems: list[Problem], found: list[Any]) -> Respons
 
 
 def _journal(answer: Answer) -> None:
-    body = _json(answer.body)
+    body = json_or_none(answer.body)
     code = body.get("code") if isinstance(body, dict) else None
     if answer.status >= 400 or (isinstance(code, int) and code != 0):
         g.error_code = code if isinstance(code, int) else None
@@ -141,7 +135,7 @@ def create(proxy: Parts, body: bytes) -> Response:
     prices = proxy.config["PRICES"]
     price = Decimal(amount(valid.model, valid.args, prices)) if valid else Decimal(0)
     held = proxy.budget.reserve(price)
-    parsed = _json(body)
+    parsed = json_or_none(body)
     model = _model_of(parsed)
     name = proxy.findings.name(model.rsplit("/", 1)[-1] or "create")
     sent = body
@@ -150,12 +144,10 @@ def create(proxy: Parts, body: bytes) -> Response:
     try:
         answer = _send(proxy, sent)
     except ApiError:
-        proxy.budget.settle(held, None)
+        proxy.budget.settle(held, Decimal(0))
         raise
     response = WireResponse.of(answer.status, answer.headers, answer.body)
-    data = (response.json() or {}).get("data") if isinstance(response.json(), dict) else None
-    charged = data.get("amount") if response.accepted and isinstance(data, dict) else None
-    proxy.budget.settle(held, charged)
+    proxy.budget.settle(held, charged_amount(response))
     exchange = Exchange(_wire(body), response, 0.0, base_url=proxy.forwarder.target)
     refused = (error.status, error.code) if error else None
     found = checks.create_findings(name, exchange, valid, refused, prices)
@@ -220,7 +212,7 @@ def callback(token: str) -> Response:
         raise ApiError(404, NOT_FOUND, "shortapi-mock proxy: no callback was handed out here")
     body = request.get_data()
     g.body = body
-    parsed = _json(body)
+    parsed = json_or_none(body)
     data = parsed.get("data") if isinstance(parsed, dict) else None
     job_id = data.get("job_id") or data.get("id") if isinstance(data, dict) else None
     g.job_id = job_id if isinstance(job_id, str) else None
