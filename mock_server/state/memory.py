@@ -206,22 +206,6 @@ class MemoryStore:
         else:
             self._pending.pop(delivery.id, None)
 
-    def claim_deliveries(
-        self, now: float, wall: float, *, hold: float, limit: int = 50
-    ) -> list[Delivery]:
-        with self._lock:
-            due = sorted(
-                (
-                    d
-                    for d in self._deliveries.values()
-                    if d.state == "pending" and d.due_at <= now and d.claimed_until <= wall
-                ),
-                key=lambda d: (d.due_at, d.id),
-            )[:limit]
-            for delivery in due:
-                delivery.claimed_until = wall + hold
-            return [dataclasses.replace(d, attempts=list(d.attempts)) for d in due]
-
     def save_delivery(self, delivery: Delivery) -> None:
         with self._lock:
             self._deliveries[delivery.id] = stored = dataclasses.replace(delivery)

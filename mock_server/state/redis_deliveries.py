@@ -70,11 +70,6 @@ class RedisDeliveries:
                 return
             start += _PAGE
 
-    def claim_deliveries(
-        self, now: float, wall: float, *, hold: float, limit: int = 50
-    ) -> list[Delivery]:
-        return self.claim_due(DueClaim(now, wall, hold, limit))
-
     def claim_due(self, claim: DueClaim) -> list[Delivery]:
         if claim.limit <= 0:
             return []

@@ -52,21 +52,6 @@ class SQLiteDeliveries:
 
     _SELECT_DELIVERY = "SELECT id, state, due_at, claimed_until, data FROM deliveries"
 
-    def claim_deliveries(
-        self, now: float, wall: float, *, hold: float, limit: int = 50
-    ) -> list[Delivery]:
-        with self.db.write() as db:
-            rows = db.execute(
-                f"{self._SELECT_DELIVERY} WHERE state = 'pending' AND due_at <= ? AND "
-                "claimed_until <= ? ORDER BY due_at, id LIMIT ?",
-                (now, wall, limit),
-            ).fetchall()
-            db.executemany(
-                "UPDATE deliveries SET claimed_until = ? WHERE id = ?",
-                [(wall + hold, row[0]) for row in rows],
-            )
-        return [self._delivery((*row[:3], wall + hold, row[4])) for row in rows]
-
     def save_delivery(self, delivery: Delivery) -> None:
         self.db.write_one(
             "UPDATE deliveries SET state = ?, due_at = ?, claimed_until = ?, data = ? WHERE id = ?",
