@@ -8,8 +8,12 @@ import re
 from collections.abc import Collection
 
 _BEARER = re.compile(r"^\s*Bearer\s+(\S+)\s*$", re.IGNORECASE)
-# Query parameters that carry secrets (the dashboard's ?token=, keys pasted into URLs).
-_SECRET_PARAM = re.compile(r"(?i)((?:^|[?&\s])(?:token|api_key|apikey|key|access_token)=)[^&\s]+")
+# Query parameters that carry secrets (the dashboard's ?token=, keys pasted into URLs). In
+# text the value runs to the next & or space; in JSON text a quote ends it too, so the
+# document stays JSON.
+_SECRET_NAME = r"(?i)((?:^|[?&\s\"])(?:token|api_key|apikey|key|access_token|secret)=)"
+_SECRET_PARAM = re.compile(_SECRET_NAME + r"[^&\s]+")
+_SECRET_PARAM_IN_JSON = re.compile(_SECRET_NAME + r"[^&\s\"]+")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -24,10 +28,16 @@ def bearer_key(header: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+def redact_params(text: str, *, json_text: bool = False) -> str:
+    """Return `text` with the value of every key-like parameter (``token=``, ``api_key=``...)
+    masked; with `json_text`, a quote ends a value (the text stays the JSON it was)."""
+    return (_SECRET_PARAM_IN_JSON if json_text else _SECRET_PARAM).sub(r"\1***", text)
+
+
 def redact(text: str, keys: Collection[str] = ()) -> str:
-    """Return `text` with every Bearer token and every key in `keys` masked."""
+    """Return `text` with every Bearer token, key-like parameter and key in `keys` masked."""
     text = re.sub(r"(?i)(bearer\s+)\S+", r"\1***", text)
-    text = _SECRET_PARAM.sub(r"\1***", text)
+    text = redact_params(text)
     for key in keys:
         if key:
             text = text.replace(key, "***")

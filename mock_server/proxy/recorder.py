@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
 from pathlib import Path
@@ -30,16 +29,14 @@ from mock_server.contract.recording import FORMAT
 from mock_server.contract.strategies import Expected
 from mock_server.contract.wire import Exchange, scrub
 from mock_server.jobs.status import TERMINAL
+from mock_server.keys import redact_params
 
 SAVE_SECONDS = 1.0  # the longest the file lags the exchanges while the proxy runs
-_SECRET_PARAM = re.compile(
-    r"(?i)((?:^|[?&\s\"])(?:token|api_key|apikey|key|access_token|secret)=)[^&\s\"]+"
-)
 
 
 def redacted(text: str) -> str:
     """Return `text` with every key seen, Bearer token and key-like parameter masked."""
-    return _SECRET_PARAM.sub(r"\1***", scrub(text))
+    return redact_params(scrub(text), json_text=True)
 
 
 class ProxyRecorder:
