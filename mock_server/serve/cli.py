@@ -275,7 +275,7 @@ def serve(args: argparse.Namespace) -> int:
 
 def start_workers(config: dict[str, Any], args: argparse.Namespace) -> None:
     """Run `args.server` with `args.workers` workers of `args.threads` threads each."""
-    from mock_server.serve.gunicorn_app import MockServer
+    from mock_server.serve import gunicorn_app
 
     def on_ready(url: str) -> None:
         print(banner(url, args), flush=True)
@@ -293,17 +293,10 @@ def start_workers(config: dict[str, Any], args: argparse.Namespace) -> None:
             on_ready=on_ready,
         )
         return
-    options = {
-        "bind": f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}",
-        "workers": args.workers,
-        "threads": args.threads,
-        "worker_class": "gthread",
-        "accesslog": "-" if args.access_log else None,
-        "logger_class": "mock_server.serve.gunicorn_app.RedactingLogger",
-        "loglevel": "warning",
-        "graceful_timeout": 5,
-    }
-    MockServer(config, options, on_ready).run()
+    settings = gunicorn_app.options(
+        args.host, args.port, workers=args.workers, threads=args.threads, access_log=args.access_log
+    )
+    gunicorn_app.MockServer(config, settings, on_ready).run()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,6 +20,24 @@ def redact_line(text: str, keys: list[str]) -> str:
     return _ACCOUNT_PATH.sub(r"\1***", redact(text, keys))
 
 
+def options(
+    host: str, port: int, *, workers: int, threads: int, access_log: bool = False, **extra: Any
+) -> dict[str, Any]:
+    """Return the gunicorn settings `serve` and `proxy` run with: gthread workers, the
+    redacting logger, a short graceful stop; `extra` settings added or replacing these."""
+    return {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        "accesslog": "-" if access_log else None,
+        "logger_class": "mock_server.serve.gunicorn_app.RedactingLogger",
+        "loglevel": "warning",
+        "graceful_timeout": 5,
+        **extra,
+    }
+
+
 class RedactingLogger(Logger):  # type: ignore[misc]
     """gunicorn's logger, with API keys masked in access log lines."""
 

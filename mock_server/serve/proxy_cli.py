@@ -122,24 +122,22 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"shortapi-mock proxy: {exc}", file=sys.stderr)
         return 2
-    options = {
-        "bind": f"[{args.host}]:{args.port}" if ":" in args.host else f"{args.host}:{args.port}",
-        "workers": 1,
-        "threads": args.threads,
-        "worker_class": "gthread",
-        "logger_class": "mock_server.serve.gunicorn_app.RedactingLogger",
-        "loglevel": "warning",
-        "graceful_timeout": 5,
-        "timeout": max(60, int(args.timeout) + 30),
-        "worker_exit": _worker_exit,
-    }
-    from mock_server.serve.gunicorn_app import MockServer
+    from mock_server.serve import gunicorn_app
 
-    class ProxyServer(MockServer):
+    server_settings = gunicorn_app.options(
+        args.host,
+        args.port,
+        workers=1,
+        threads=args.threads,
+        timeout=max(60, int(args.timeout) + 30),
+        worker_exit=_worker_exit,
+    )
+
+    class ProxyServer(gunicorn_app.MockServer):
         """gunicorn serving the proxy app (one worker), closed when the worker exits."""
 
         def load(self) -> Flask:
             return _load(self.app_config)
 
-    ProxyServer(config, options, lambda url: print(banner(url, args), flush=True)).run()
+    ProxyServer(config, server_settings, lambda url: print(banner(url, args), flush=True)).run()
     return 0
