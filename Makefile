@@ -49,43 +49,37 @@ contract-live: $(STAMP)  ## contract suite vs the live API (SHORTAPI_KEY, BUDGET
 		--hypothesis-profile=contract-nightly --shortapi-record=reports/recorded-live.json \
 		--junitxml=reports/contract-live-junit.xml $(ARGS)
 
-# The dashboard's browser tests drive Debian's chromium through Playwright (Playwright's own
-# browser download is not used). Installed here when missing and apt-get is usable (root);
+# Debian packages some tests need: installed when missing and apt-get is usable (root);
 # otherwise say why: those tests then skip, and the build goes on.
+# $(call debian_package,TARGET,PACKAGE,BINARY,WHAT[,NAME]): BINARY present is enough, or
+# NAME on PATH when given (the tests that use BINARY by its path give none).
+define debian_package
+	@if [ -x $(3) ] || { [ -n "$(5)" ] && command -v $(5) >/dev/null 2>&1; }; then \
+		:; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+		echo "$(1): $(3) missing and no apt-get here: $(4) will be skipped"; \
+	elif [ "$$(id -u)" != 0 ]; then \
+		echo "$(1): $(3) missing; run 'apt-get install $(2)' as root to run $(4) (skipped now)"; \
+	else \
+		echo "$(1): installing Debian's $(2) for $(4)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		( apt-get install -y -qq $(2) >/dev/null 2>&1 \
+		  || ( apt-get update -qq && apt-get install -y -qq $(2) >/dev/null ) ) \
+		|| echo "$(1): apt-get install $(2) failed: $(4) will be skipped"; \
+	fi
+endef
+
+# The dashboard's browser tests drive Debian's chromium through Playwright (Playwright's own
+# browser download is not used).
 CHROMIUM := /usr/bin/chromium
 chromium:
-	@if [ -x $(CHROMIUM) ]; then \
-		:; \
-	elif ! command -v apt-get >/dev/null 2>&1; then \
-		echo "chromium: $(CHROMIUM) missing and no apt-get here: the browser tests will be skipped"; \
-	elif [ "$$(id -u)" != 0 ]; then \
-		echo "chromium: $(CHROMIUM) missing; run 'apt-get install chromium' as root to run the browser tests (skipped now)"; \
-	else \
-		echo "chromium: installing Debian's chromium for the browser tests"; \
-		export DEBIAN_FRONTEND=noninteractive; \
-		( apt-get install -y -qq chromium >/dev/null 2>&1 \
-		  || ( apt-get update -qq && apt-get install -y -qq chromium >/dev/null ) ) \
-		|| echo "chromium: apt-get install chromium failed: the browser tests will be skipped"; \
-	fi
+	$(call debian_package,chromium,chromium,$(CHROMIUM),the browser tests)
 
 # The Redis store's tests run a real redis-server (Debian's package), started by the tests on a
-# free loopback port. Installed here when missing and apt-get is usable (root); otherwise say
-# why: those tests then skip, and the build goes on.
+# free loopback port.
 REDIS_SERVER := /usr/bin/redis-server
 redis:
-	@if [ -x $(REDIS_SERVER) ] || command -v redis-server >/dev/null 2>&1; then \
-		:; \
-	elif ! command -v apt-get >/dev/null 2>&1; then \
-		echo "redis: redis-server missing and no apt-get here: the Redis store tests will be skipped"; \
-	elif [ "$$(id -u)" != 0 ]; then \
-		echo "redis: redis-server missing; run 'apt-get install redis-server' as root to run the Redis store tests (skipped now)"; \
-	else \
-		echo "redis: installing Debian's redis-server for the Redis store tests"; \
-		export DEBIAN_FRONTEND=noninteractive; \
-		( apt-get install -y -qq redis-server >/dev/null 2>&1 \
-		  || ( apt-get update -qq && apt-get install -y -qq redis-server >/dev/null ) ) \
-		|| echo "redis: apt-get install redis-server failed: the Redis store tests will be skipped"; \
-	fi
+	$(call debian_package,redis,redis-server,$(REDIS_SERVER),the Redis store tests,redis-server)
 
 bench: $(STAMP)  ## wrk against the served mock and Prism; figures to reports/bench.json
 	$(BIN)/python bench/run.py $(ARGS)
