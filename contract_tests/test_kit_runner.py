@@ -57,9 +57,12 @@ def test_the_installed_wheel_runs_the_suite_and_writes_the_reports(tmp_path: Pat
 
 def test_extra_arguments_go_to_pytest_after_the_commands_own() -> None:
     """A pytest option given after the command's options wins (pytest keeps the last)."""
-    args = argparse.Namespace(target="live", report_dir="r", budget_usd=0.5, dry_run=True)
+    args = argparse.Namespace(
+        target="live", report_dir="r", budget_usd=0.5, dry_run=True, models_dir="my-models"
+    )
     command = runner.pytest_command(args, ["--", "--shortapi-report-dir=elsewhere", "-x"])
     assert command[command.index("-m", 3) + 1] == "not kit"  # the kit's own tests stay out
     assert "--shortapi-target=live" in command and "--shortapi-dry-run" in command
     assert "--shortapi-budget-usd=0.5" in command
+    assert f"--shortapi-models-dir={Path('my-models').resolve()}" in command
     assert command[-2:] == ["--shortapi-report-dir=elsewhere", "-x"]

@@ -297,6 +297,21 @@ def test_serve_options_reach_the_app_config(tmp_path: Path) -> None:
     assert (config["MODELS_DIR"], config["UNKNOWN_MODELS"]) == (str(tmp_path), "accept")
 
 
+def test_proxy_judges_creates_by_a_models_dir(
+    models_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``proxy --models-dir`` loads the folder before its worker starts (which inherits it)."""
+    from mock_server.serve import gunicorn_app
+
+    served: list[str] = []
+    monkeypatch.setattr(gunicorn_app.MockServer, "run", lambda self: served.append("run"))
+    assert cli.main(["proxy", "--port", "0", "--models-dir", str(models_dir)]) == 0
+    assert served == ["run"] and "acme/toy-1/text-to-image" in registry.MODELS
+    (models_dir / "bad.json").write_text("{")
+    assert cli.main(["proxy", "--models-dir", str(models_dir)]) == 2
+    assert "bad.json" in capsys.readouterr().err
+
+
 def test_openapi_lists_one_branch_per_model_and_marks_partial(served: FlaskClient) -> None:
     document = served.get("/openapi.json").json
     branches = document["components"]["schemas"]["CreateRequest"]["oneOf"]

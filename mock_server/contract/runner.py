@@ -48,34 +48,6 @@ def suite_dir() -> Path:
     return data_dir("contract_tests")
 
 
-def add_parser(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-) -> argparse.ArgumentParser:
-    """Add the ``contract`` command to the ``shortapi-mock`` subcommands."""
-    parser = commands.add_parser(
-        "contract",
-        help="run the contract suite against the mock, a URL, the live API or a recording",
-        description="Run the contract suite; write drift.md, drift.json and JUnit XML.",
-        epilog=EPILOG,
-    )
-    parser.add_argument(
-        "--target",
-        default="mock",
-        help="mock (in-process, the default), an http(s) URL, live (needs SHORTAPI_KEY) "
-        "or replay:FILE",
-    )
-    parser.add_argument(
-        "--budget-usd", type=float, help="the most a paid target may cost (default 1)"
-    )
-    parser.add_argument(
-        "--dry-run", action="store_true", help="print the planned spend, send nothing"
-    )
-    parser.add_argument(
-        "--report-dir", default="reports", help="where the reports go (default reports/)"
-    )
-    return parser
-
-
 def pytest_command(args: argparse.Namespace, extra: Sequence[str] = ()) -> list[str]:
     """Return the pytest command line of a ``contract`` run; `extra` goes last (it wins)."""
     suite, reports = suite_dir(), Path(args.report_dir).resolve()
@@ -97,6 +69,8 @@ def pytest_command(args: argparse.Namespace, extra: Sequence[str] = ()) -> list[
         command.append(f"--shortapi-budget-usd={args.budget_usd}")
     if args.dry_run:
         command.append("--shortapi-dry-run")
+    if args.models_dir:
+        command.append(f"--shortapi-models-dir={Path(args.models_dir).resolve()}")
     rest = list(extra)
     if "--" in rest:  # argparse keeps the separator; what follows it is pytest's too
         rest.remove("--")

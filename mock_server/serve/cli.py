@@ -12,16 +12,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from mock_server.clock import MODES
-from mock_server.config import DEFAULTS, ERROR_STATUSES, RESULT_KEYS
 from mock_server.contract import runner
 from mock_server.errors import ConfigError
 from mock_server.serve import models_cli, options, proxy_cli
-from mock_server.state.redis_conn import PASSWORD_ENV, is_redis_url, redact
+from mock_server.state.redis_conn import is_redis_url, redact
 from mock_server.version import __version__
 
-DEFAULT_STORE = "sqlite:.shortapi-mock/state.db"
-SERVERS = ("gunicorn", "granian")  # serve --server: the workers' HTTP server
 EXAMPLE_BODY = (
     '{"model": "kwaivgi/kling-o1/image-to-video", "args": {"mode": "std", '
     '"action": "frame", "prompt": "a cat walks", '
@@ -35,129 +31,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"shortapi-mock {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve the mock over HTTP (gunicorn)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000, help="0 picks a free port")
-    serve.add_argument("--clock", choices=MODES, default="realtime")
-    serve.add_argument(
-        "--speed",
-        type=float,
-        default=DEFAULTS["SPEED"],
-        help="realtime clock: clock seconds per wall second",
+    options.add(serve, options.SERVE)
+    options.add(
+        commands.add_parser(
+            "contract",
+            help="run the contract suite against the mock, a URL, the live API or a recording",
+            description="Run the contract suite; write drift.md, drift.json and JUnit XML.",
+            epilog=runner.EPILOG,
+        ),
+        options.CONTRACT,
     )
-    serve.add_argument(
-        "--store",
-        default=DEFAULT_STORE,
-        help=f"memory, sqlite:PATH or redis://HOST:PORT/DB (rediss:// for TLS; the password "
-        f"in the URL or in ${PASSWORD_ENV}; several serve processes, on one host or many, "
-        f"share one Redis) (default {DEFAULT_STORE})",
-    )
-    serve.add_argument("--workers", type=int, default=2, help="worker processes")
-    serve.add_argument("--threads", type=int, default=2, help="threads per worker")
-    serve.add_argument(
-        "--server",
-        choices=SERVERS,
-        default="gunicorn",
-        help="the HTTP server of the workers: gunicorn (default) or granian (faster; cannot "
-        "drop connections, so the faults reset/empty/ack-lost answer 500)",
-    )
-    options.add_validation(serve)
-    serve.add_argument(
-        "--result-key",
-        choices=RESULT_KEYS,
-        default=DEFAULTS["RESULT_KEY"],
-        help="the key of result files (default auto: by the model's output kind)",
-    )
-    serve.add_argument(
-        "--error-status",
-        choices=ERROR_STATUSES,
-        default=DEFAULTS["ERROR_STATUS"],
-        help="the HTTP status of API errors: their own (default), or 200 with the non-zero code",
-    )
-    serve.add_argument(
-        "--models-dir", metavar="DIR", help="also serve the model files of this folder"
-    )
-    serve.add_argument("--queued-seconds", type=float, default=DEFAULTS["QUEUED_SECONDS"])
-    serve.add_argument("--processing-seconds", type=float, default=DEFAULTS["PROCESSING_SECONDS"])
-    serve.add_argument(
-        "--api-key",
-        action="append",
-        dest="api_keys",
-        metavar="KEY",
-        help="accept only these keys (repeatable); default: any key",
-    )
-    serve.add_argument("--public-url", help="base URL of result links (default: request host)")
-    serve.add_argument("--reset", action="store_true", help="start with no jobs")
-    serve.add_argument(
-        "--replay",
-        metavar="FILE",
-        help="answer queries of the jobs in this recording (proxy --record, contract "
-        "--shortapi-record) with their recorded answers",
-    )
-    serve.add_argument(
-        "--access-log", action="store_true", help="log every request (keys redacted)"
-    )
-    serve.add_argument(
-        "--admin-token",
-        help="require X-Mock-Admin-Token on /_mock/ (needed "
-        "to use the admin API when --host is not a loopback address)",
-    )
-    serve.add_argument(
-        "--allowed-host",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="a host name the admin API and dashboard answer besides loopback names and the "
-        "bind address, e.g. behind a proxy (repeatable, fnmatch); other names get 403",
-    )
-    hooks = serve.add_argument_group("callbacks")
-    hooks.add_argument(
-        "--callback-events",
-        choices=("terminal", "all"),
-        default=DEFAULTS["CALLBACK_EVENTS"],
-        help="call back on the terminal status only, or on every change",
-    )
-    hooks.add_argument("--callback-attempts", type=int, default=DEFAULTS["CALLBACK_ATTEMPTS"])
-    hooks.add_argument(
-        "--callback-backoff",
-        type=float,
-        default=DEFAULTS["CALLBACK_BACKOFF"],
-        help="clock seconds before the first retry; doubles each time",
-    )
-    hooks.add_argument(
-        "--callback-backoff-max", type=float, default=DEFAULTS["CALLBACK_BACKOFF_MAX"]
-    )
-    hooks.add_argument(
-        "--callback-timeout",
-        type=float,
-        default=DEFAULTS["CALLBACK_TIMEOUT"],
-        help="wall seconds for one attempt",
-    )
-    hooks.add_argument(
-        "--callback-connect-timeout",
-        type=float,
-        default=DEFAULTS["CALLBACK_CONNECT_TIMEOUT"],
-        help="wall seconds to connect (within the attempt's timeout)",
-    )
-    hooks.add_argument(
-        "--callback-per-destination",
-        type=int,
-        default=DEFAULTS["CALLBACK_PER_DESTINATION"],
-        help="attempts in flight per receiver host:port, per worker",
-    )
-    hooks.add_argument(
-        "--callback-concurrency",
-        type=int,
-        default=DEFAULTS["CALLBACK_CONCURRENCY"],
-        help="attempts in flight per worker",
-    )
-    hooks.add_argument(
-        "--callback-max-age",
-        type=float,
-        default=DEFAULTS["CALLBACK_MAX_AGE"],
-        help="clock seconds after which a pending callback is expired, not sent",
-    )
-    options.add_callback_hosts(hooks)
-    runner.add_parser(commands)
     models_cli.add_parser(commands)
     proxy_cli.add_parser(commands)
     return parser
@@ -166,34 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
 def app_config(args: argparse.Namespace) -> dict[str, Any]:
     """Return the app config for parsed `serve` arguments."""
     return {
-        "STORE": args.store,
-        "CLOCK": args.clock,
-        "SPEED": args.speed,
-        "PROFILE": args.profile,
-        "RESULT_KEY": args.result_key,
-        "ERROR_STATUS": args.error_status,
-        "MODELS_DIR": args.models_dir,
-        "UNKNOWN_MODELS": args.unknown_models,
-        "QUEUED_SECONDS": args.queued_seconds,
-        "PROCESSING_SECONDS": args.processing_seconds,
-        "API_KEYS": frozenset(args.api_keys) if args.api_keys else None,
-        "PUBLIC_URL": args.public_url,
-        "CALLBACK_EVENTS": args.callback_events,
-        "CALLBACK_ATTEMPTS": args.callback_attempts,
-        "CALLBACK_BACKOFF": args.callback_backoff,
-        "CALLBACK_BACKOFF_MAX": args.callback_backoff_max,
-        "CALLBACK_TIMEOUT": args.callback_timeout,
-        "CALLBACK_CONNECT_TIMEOUT": args.callback_connect_timeout,
-        "CALLBACK_PER_DESTINATION": args.callback_per_destination,
-        "CALLBACK_CONCURRENCY": args.callback_concurrency,
-        "CALLBACK_MAX_AGE": args.callback_max_age,
-        "CALLBACK_ALLOW_HOSTS": args.callback_allow_host,
-        "CALLBACK_DENY_HOSTS": args.callback_deny_host,
-        "ADMIN_TOKEN": args.admin_token,
+        **options.config(args, options.SERVE),
         "ADMIN_OPEN": is_loopback(args.host),
         "BIND_HOSTS": (args.host,),
-        "ALLOWED_HOSTS": tuple(args.allowed_host),
-        "REPLAY_FILE": args.replay,
     }
 
 

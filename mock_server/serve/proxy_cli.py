@@ -13,11 +13,8 @@ from typing import Any
 from flask import Flask
 
 from mock_server.errors import ConfigError
-from mock_server.proxy.settings import DEFAULTS, LIVE_URL
-from mock_server.serve import options
+from mock_server.serve import models_cli, options
 from mock_server.version import __version__
-
-DEFAULT_PORT = 8010
 
 
 def add_parser(
@@ -30,55 +27,12 @@ def add_parser(
         description="A proxy in front of the API: creates validated as the mock validates "
         "them, answers checked against the schemas (drift report), exchanges recorded.",
     )
-    parser.add_argument("--target", default=LIVE_URL, help=f"where to forward (default {LIVE_URL})")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
-    parser.add_argument("--record", metavar="FILE", help="record the exchanges (keys redacted)")
-    parser.add_argument(
-        "--block-invalid",
-        action="store_true",
-        help="answer an invalid create with the mock's 400; never forward it",
-    )
-    parser.add_argument(
-        "--budget-usd",
-        metavar="N",
-        help="refuse creates once the amounts charged plus the new one's price would pass N",
-    )
-    parser.add_argument(
-        "--public-url",
-        metavar="URL",
-        help="where the target reaches this proxy: callback_url is rewritten to it, the "
-        "callbacks checked, recorded and forwarded to the app's own URL",
-    )
-    parser.add_argument(
-        "--report-dir", metavar="DIR", help="write drift.md, drift.json, drift.xml here"
-    )
-    parser.add_argument(
-        "--store", default="memory", help="the journal's store: memory or sqlite:PATH"
-    )
-    parser.add_argument("--threads", type=int, default=8, help="requests served at once")
-    parser.add_argument("--timeout", type=float, default=DEFAULTS["TIMEOUT"])
-    options.add_validation(parser)
-    options.add_callback_hosts(parser)
-    return parser
+    return options.add(parser, options.PROXY)
 
 
 def proxy_config(args: argparse.Namespace) -> dict[str, Any]:
     """Return the proxy app's config for parsed ``proxy`` arguments."""
-    return {
-        "TARGET": args.target,
-        "STORE": args.store,
-        "RECORD": args.record,
-        "BLOCK_INVALID": args.block_invalid,
-        "BUDGET_USD": args.budget_usd,
-        "PUBLIC_URL": args.public_url,
-        "REPORT_DIR": args.report_dir,
-        "TIMEOUT": args.timeout,
-        "PROFILE": args.profile,
-        "UNKNOWN_MODELS": args.unknown_models,
-        "CALLBACK_ALLOW_HOSTS": args.callback_allow_host,
-        "CALLBACK_DENY_HOSTS": tuple(args.callback_deny_host),
-    }
+    return options.config(args, options.PROXY)
 
 
 def _load(config: dict[str, Any]) -> Flask:
@@ -121,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
         settings.check({**settings.DEFAULTS, **config})
     except ConfigError as exc:
         print(f"shortapi-mock proxy: {exc}", file=sys.stderr)
+        return 2
+    if args.models_dir and (problem := models_cli.load(args.models_dir)):
+        print(f"shortapi-mock proxy: {problem}", file=sys.stderr)  # the worker inherits them
         return 2
     from mock_server.serve import gunicorn_app
 
