@@ -17,6 +17,7 @@ PROFILES = ("default", "strict")
 RESULT_KEYS = ("auto", "images", "videos", "musics")
 ERROR_STATUSES = ("http", "200")
 UNKNOWN_MODELS = ("reject", "accept")
+STATUS_FORMS = ("number", "string")  # jobs/status.py: the statuses-as-strings variant
 FAILED_STATUSES = (3, 4)  # Status.FAILED, or jobs.status.FAILED_AS_4 (a variant)
 
 DEFAULTS: dict[str, Any] = {
@@ -24,7 +25,10 @@ DEFAULTS: dict[str, Any] = {
     "STORE_INIT": True,  # write the runtime settings below into the store at start
     "CLOCK": "realtime",  # realtime | manual | per-poll
     "SPEED": 1.0,
-    "PROFILE": "default",  # or "strict"
+    "PROFILE": "default",  # or "strict" (which implies STRICT_ARGS)
+    # The pages' strict reading of args: unknown keys and required-with-default fields left
+    # out are errors (default: accepted with a warning, validation/leniency.py).
+    "STRICT_ARGS": False,
     "RESULT_KEY": "auto",  # by output kind; or force images|videos|musics (A-result-key)
     "ERROR_STATUS": "http",  # or "200": errors answer HTTP 200 (A-error-http-status)
     "QUEUED_SECONDS": 2.0,
@@ -83,6 +87,8 @@ def check(config: Mapping[str, Any]) -> None:
     check_mode(config["CLOCK"])
     if config["PROFILE"] not in PROFILES:
         raise ConfigError(f"unknown profile {config['PROFILE']!r}; use one of {PROFILES}")
+    if not isinstance(config["STRICT_ARGS"], bool):
+        raise ConfigError(f"STRICT_ARGS must be true or false, not {config['STRICT_ARGS']!r}")
     if config["UNKNOWN_MODELS"] not in UNKNOWN_MODELS:
         raise ConfigError(
             f"UNKNOWN_MODELS must be one of {UNKNOWN_MODELS}, not {config['UNKNOWN_MODELS']!r}"
@@ -129,6 +135,7 @@ def runtime_from(config: Mapping[str, Any], wall: float) -> Runtime:
         origin_wall=wall,
         offset=0.0,
         profile=config["PROFILE"],
+        strict_args=bool(config["STRICT_ARGS"]),
         result_key=config["RESULT_KEY"],
         error_status=config["ERROR_STATUS"],
         queued_for=float(config["QUEUED_SECONDS"]),

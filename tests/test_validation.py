@@ -21,10 +21,12 @@ IMG = "https://example.com/i.png"
 DOCS_SCHEMA = "models/kling-o1-image-to-video.args.json"
 
 
-def problems(payload: Any, *, profile: str = "default") -> list[tuple[str, str, str]]:
+def problems(
+    payload: Any, *, profile: str = "default", strict_args: bool = False
+) -> list[tuple[str, str, str]]:
     """Return (rule, pointer, severity) of each problem, or [] when valid with no warnings."""
     try:
-        valid = validate_create(payload, profile=profile)
+        valid = validate_create(payload, profile=profile, strict_args=strict_args)
     except ApiError as error:
         return [(p.rule, p.pointer, p.severity) for p in error.problems]
     return [(p.rule, p.pointer, p.severity) for p in valid.warnings]
@@ -58,8 +60,6 @@ def test_docs_own_example_is_accepted_with_warnings_only() -> None:
     ("args", "expected"),
     [
         ({"mode": "ultra"}, ("schema.enum", "/args/mode")),
-        ({"mode": None}, ("schema.required", "/args/mode")),
-        ({"action": None}, ("schema.required", "/args/action")),
         ({"action": "morph"}, ("schema.enum", "/args/action")),
         ({"prompt": None}, ("schema.required", "/args/prompt")),
         ({"prompt": ""}, ("schema.minLength", "/args/prompt")),
@@ -83,7 +83,6 @@ def test_docs_own_example_is_accepted_with_warnings_only() -> None:
         ({"images": ["https://exa mple.com/a.jpg"]}, ("schema.format", "/args/images/0")),
         ({"aspect_ratio": "4:3", "action": "refer"}, ("schema.enum", "/args/aspect_ratio")),
         ({"aspect_ratio": "1:1"}, ("aspect_ratio.refer_only", "/args/aspect_ratio")),
-        ({"duraton": "5"}, ("schema.additionalProperties", "/args/duraton")),
         ({"duration": "3"}, ("duration.frame_single_image", "/args/duration")),
         ({"elements": [{}]}, ("schema.required", "/args/elements/0/frontal_image_url")),
         (
@@ -109,6 +108,24 @@ def test_each_broken_rule_is_reported_at_its_pointer(
     args: dict[str, Any], expected: tuple[str, str]
 ) -> None:
     assert errors(body(**args)) == [expected]
+    assert errors(body(**args), strict_args=True) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ({"mode": None}, ("schema.required", "/args/mode", "args.default_applied")),
+        ({"action": None}, ("schema.required", "/args/action", "args.default_applied")),
+        ({"duraton": "5"}, ("schema.additionalProperties", "/args/duraton", "args.unknown_key")),
+    ],
+)
+def test_lenient_findings_warn_by_default_and_are_errors_under_strict_args(
+    args: dict[str, Any], expected: tuple[str, str, str]
+) -> None:
+    error, pointer, warning = expected
+    assert problems(body(**args)) == [(warning, pointer, "warning")]
+    assert errors(body(**args), strict_args=True) == [(error, pointer)]
+    assert errors(body(**args), profile="strict") == [(error, pointer)]  # strict implies it
 
 
 @pytest.mark.parametrize(
@@ -158,7 +175,8 @@ def test_prompt_reference_to_existing_inputs_is_quiet() -> None:
     assert problems(payload) == []
 
 
-def test_every_problem_is_reported_at_once() -> None:
+@pytest.mark.parametrize("strict_args", [False, True])
+def test_every_problem_is_reported_at_once(strict_args: bool) -> None:
     payload = {
         "model": "kwaivgi/kling-o1/image-to-video",
         "extra": 1,
@@ -171,10 +189,11 @@ def test_every_problem_is_reported_at_once() -> None:
             "duraton": "5",
         },
     }
-    assert sorted(errors(payload)) == sorted(
+    strict_only = [("schema.additionalProperties", "/args/duraton")] if strict_args else []
+    assert sorted(errors(payload, strict_args=strict_args)) == sorted(
         [
-            ("schema.additionalProperties", "/extra"),
-            ("schema.additionalProperties", "/args/duraton"),
+            ("schema.additionalProperties", "/extra"),  # the envelope stays strict
+            *strict_only,
             ("schema.enum", "/args/mode"),
             ("schema.minLength", "/args/prompt"),
             ("schema.format", "/args/images/0"),
@@ -199,8 +218,11 @@ def test_envelope_problems(payload: dict[str, Any], expected: list[tuple[str, st
 
 def test_unknown_key_suggests_the_closest_name(client: FlaskClient) -> None:
     response = create(client, body(aspect_ration="16:9"))
-    assert response.status_code == 400
-    assert "did you mean 'aspect_ratio'?" in response.json["message"]
+    assert response.status_code == 200, response.json
+    assert "did you mean 'aspect_ratio'?" in response.headers["X-Mock-Warnings"]
+    assert errors(body(aspect_ration="16:9"), strict_args=True) == [
+        ("schema.additionalProperties", "/args/aspect_ration")
+    ]
 
 
 def test_invalid_model_answers_exact_upstream_text(client: FlaskClient) -> None:
@@ -287,7 +309,11 @@ def test_fast_check_agrees_with_jsonschema_on_args(args: Any) -> None:
 
 
 def test_pointers_escape_slash_and_tilde() -> None:
-    assert errors(body(**{"a/b": 1, "c~d": 2})) == [
+    assert problems(body(**{"a/b": 1, "c~d": 2})) == [
+        ("args.unknown_key", "/args/a~1b", "warning"),
+        ("args.unknown_key", "/args/c~0d", "warning"),
+    ]
+    assert errors(body(**{"a/b": 1, "c~d": 2}), strict_args=True) == [
         ("schema.additionalProperties", "/args/a~1b"),
         ("schema.additionalProperties", "/args/c~0d"),
     ]

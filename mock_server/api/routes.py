@@ -95,6 +95,7 @@ def create_job() -> Response:
             profile=runtime.profile,
             uploads=uploads.image_lookup(),
             unknown_models=current_app.config["UNKNOWN_MODELS"],
+            strict_args=runtime.strict_args,
         )
     except ApiError as error:
         g.problems = error.problems
@@ -153,7 +154,12 @@ def _host_url(scheme: str, host: str) -> str:
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    """Serve the OpenAPI document, bundled, with one request branch per model."""
-    document = schemas.bundled_openapi((m.id, m.args_schema) for m in MODELS.values())
+    """Serve the OpenAPI document, bundled, with one request branch per model (their args as
+    the mock reads them: lenient unless strict args)."""
+    runtime = _snapshot()[0]
+    document = schemas.bundled_openapi(
+        ((m.id, m.args_schema) for m in MODELS.values()),
+        strict_args=runtime.strict_args or runtime.profile == "strict",
+    )
     document["servers"] = [{"url": request.host_url.rstrip("/")}, *document.get("servers", [])]
     return jsonify(document)

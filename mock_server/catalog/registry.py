@@ -61,6 +61,7 @@ class ModelSpec:
     media: Mapping[str, Reader] = field(default_factory=dict)
     defaults: Mapping[str, Any] = field(default_factory=dict)  # each arg's schema default
     properties: frozenset[str] = frozenset()  # the args the file names
+    required: frozenset[str] = frozenset()  # the args the page marks required
     sources: tuple[str, ...] = ()
     known: bool = True  # False: synthesized for an id the catalogue does not hold
 
@@ -112,6 +113,12 @@ class ModelSpec:
         return str(value) if value is not None else None
 
     @property
+    def required_defaults(self) -> Mapping[str, Any]:
+        """The args the page marks required *with a default*, and their defaults: left out,
+        the default applies unless ``--strict-args`` (A-required-with-default)."""
+        return {k: v for k, v in self.defaults.items() if k in self.required}
+
+    @property
     def price_unit(self) -> str:
         """The unit of the price: second, request, image, megapixel, base-plus-second."""
         return str(self.pricing.get("unit", "request"))
@@ -159,6 +166,7 @@ def spec_from_document(document: Mapping[str, Any], name: str) -> ModelSpec:
         media=media,
         defaults={k: v["default"] for k, v in properties.items() if "default" in v},
         properties=frozenset(properties),
+        required=frozenset(document.get("required", ())),
         sources=tuple(block.get("sources", ())),
     )
 

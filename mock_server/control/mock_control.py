@@ -32,6 +32,8 @@ _SETTINGS = {
     "callback_events": ("terminal", "all"),
     "error_status": config_module.ERROR_STATUSES,
     "failed_status": config_module.FAILED_STATUSES,
+    "strict_args": (False, True),
+    "status_form": config_module.STATUS_FORMS,
 }
 
 
@@ -216,20 +218,23 @@ class MockControl:
         return self.clock.set_mode(mode, speed=speed)
 
     def configure(self, **settings: Any) -> Runtime:
-        """Change runtime settings: profile, result_key, callback_events, error_status,
-        failed_status, queued_seconds, processing_seconds."""
+        """Change runtime settings: profile, strict_args, result_key, callback_events,
+        error_status, failed_status, status_form, queued_seconds, processing_seconds."""
         changes: dict[str, Any] = {}
         for name, value in settings.items():
             if name in _SETTINGS:
-                if value not in _SETTINGS[name]:
+                if value not in _SETTINGS[name] or (name == "strict_args") != (
+                    isinstance(value, bool)
+                ):
                     raise ConfigError(f"{name} must be one of {_SETTINGS[name]}, not {value!r}")
                 changes[name] = value
             elif name in ("queued_seconds", "processing_seconds"):
                 changes[name.replace("_seconds", "_for")] = check_seconds(value)
             else:
                 raise ConfigError(
-                    f"unknown setting {name!r}; use profile, result_key, callback_events, "
-                    "error_status, failed_status, queued_seconds or processing_seconds"
+                    f"unknown setting {name!r}; use profile, strict_args, result_key, "
+                    "callback_events, error_status, failed_status, status_form, "
+                    "queued_seconds or processing_seconds"
                 )
         return self.store.update_runtime(lambda r: dataclasses.replace(r, **changes))
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # imported on first use: an idle mock checks with jsonschema-
     from referencing import Registry
 
 BASE_URI = "https://schemas.shortapi-mock.dev/"
+LENIENT = "lenient:"  # prefix of a model file's name: its lenient variant (`lenient_args`)
 _PACKAGE = Path(__file__).resolve().parent.parent  # mock_server/
 
 
@@ -37,10 +38,34 @@ def data_dir(name: str) -> Path:
 
 @functools.cache
 def load(name: str) -> dict[str, Any]:
-    """Return the parsed JSON file `name`, a path relative to the schemas folder."""
+    """Return the parsed JSON file `name`, a path relative to the schemas folder; a name
+    prefixed `LENIENT` is the lenient variant of a model file (`lenient_args`)."""
+    if name.startswith(LENIENT):
+        return lenient_args(load(name.removeprefix(LENIENT)))
     with open(data_dir("schemas") / name, encoding="utf-8") as fh:
         document: dict[str, Any] = json.load(fh)
     return document
+
+
+def lenient_args(document: dict[str, Any]) -> dict[str, Any]:
+    """Return a model file's args schema as the live API reads it (A-envelope-unknown-keys,
+    A-required-with-default): top-level keys it does not name allowed, and a field that is
+    required *with a default* optional (the default applies). Nested objects stay as they are."""
+    properties = document.get("properties", {})
+    lenient = {k: v for k, v in document.items() if k != "additionalProperties"}
+    if document.get("additionalProperties") not in (None, False):
+        lenient["additionalProperties"] = document["additionalProperties"]
+    if "required" in document:
+        lenient["required"] = [
+            k for k in document["required"] if "default" not in properties.get(k, {})
+        ]
+    return lenient
+
+
+def args_variant(name: str, *, strict: bool) -> str:
+    """Return the name `load` reads model file `name` under: itself when `strict`, else its
+    lenient variant."""
+    return name if strict else LENIENT + name
 
 
 def _schema_files() -> list[str]:
@@ -112,11 +137,15 @@ def _component_name(file_name: str) -> str:
     return "".join(part.capitalize() for part in stem.replace(".", "-").split("-"))
 
 
-def bundled_openapi(models: Iterable[tuple[str, str]]) -> dict[str, Any]:
+def bundled_openapi(
+    models: Iterable[tuple[str, str]], *, strict_args: bool = False
+) -> dict[str, Any]:
     """Return the OpenAPI document with every file ``$ref`` inlined under components.
 
     `models` pairs a model id with its args schema file; the create request gets one
     ``oneOf`` branch per model, so tools that read only this document see every model.
+    Unless `strict_args`, each model's args are its lenient variant (`lenient_args`), what
+    the mock accepts by default.
     """
     document = copy.deepcopy(load("openapi.json"))
     schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
@@ -129,7 +158,8 @@ def bundled_openapi(models: Iterable[tuple[str, str]]) -> dict[str, Any]:
         "error.json",
     ]
     branches = []
-    for model, args_file in models:
+    for model, file in models:
+        args_file = args_variant(file, strict=strict_args)
         pending.append(args_file)
         branch: dict[str, Any] = {
             "title": model,

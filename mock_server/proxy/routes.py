@@ -110,6 +110,7 @@ def _judge(proxy: Parts, body: bytes) -> tuple[CreateRequest | None, ApiError | 
             validate_create(
                 parsed,
                 profile=proxy.config["PROFILE"],
+                strict_args=proxy.config["STRICT_ARGS"],
                 unknown_models=proxy.config["UNKNOWN_MODELS"],
             ),
             None,

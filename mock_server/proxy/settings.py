@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "TIMEOUT": 120.0,  # seconds for one forwarded request
     "CALLBACK_TIMEOUT": 10.0,  # seconds for one forwarded callback
     "PROFILE": MOCK_DEFAULTS["PROFILE"],  # the validation profile (default | strict)
+    "STRICT_ARGS": MOCK_DEFAULTS["STRICT_ARGS"],  # the pages' strict reading of args
     "UNKNOWN_MODELS": MOCK_DEFAULTS["UNKNOWN_MODELS"],
     "PRICES": {},  # price overrides, as the mock's PRICES
     # The mock's callback URL policy (callbacks/policy.py), applied to forwarded callbacks.

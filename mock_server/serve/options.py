@@ -99,7 +99,17 @@ PROFILE = option(
     "PROFILE",
     choices=PROFILES,
     default=DEFAULTS["PROFILE"],
-    help="how requests are judged: default, or strict (lenient findings are errors)",
+    help="how requests are judged: default, or strict (lenient findings are errors; "
+    "implies --strict-args)",
+)
+STRICT_ARGS = option(
+    "--strict-args",
+    "STRICT_ARGS",
+    action="store_true",
+    default=DEFAULTS["STRICT_ARGS"],
+    help="read args as the pages do, strictly: an undocumented arg, or a field marked "
+    "required with a default left out, is a 400 (default: accepted with a warning, as the "
+    "live API does)",
 )
 UNKNOWN = option(
     "--unknown-models",
@@ -167,6 +177,7 @@ SERVE: tuple[Option, ...] = (
         "drop connections, so the faults reset/empty/ack-lost answer 500)",
     ),
     PROFILE,
+    STRICT_ARGS,
     UNKNOWN,
     option(
         "--result-key",
@@ -294,6 +305,7 @@ PROXY: tuple[Option, ...] = (
     THREADS.but(default=8, help="requests served at once"),
     option("--timeout", "TIMEOUT", type=float, default=PROXY_DEFAULTS["TIMEOUT"]),
     PROFILE,
+    STRICT_ARGS,
     UNKNOWN,
     MODELS_DIR.but(help="also judge creates by the model files of this folder"),
     CALLBACK_ALLOW,

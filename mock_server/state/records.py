@@ -94,9 +94,11 @@ class Runtime:
     origin_wall: float = 0.0  # wall time at which realtime clock offset was taken
     offset: float = 0.0  # clock seconds at origin_wall
     profile: str = "default"
+    strict_args: bool = False  # the pages' strict reading of args (validation/leniency.py)
     result_key: str = "auto"  # "auto": by the model's output kind; else forced for all
     error_status: str = "http"  # "http": errors answer their HTTP status; "200": HTTP 200
     failed_status: int = 3  # the status a failed job reports: 3, or 4 (a variant)
+    status_form: str = "number"  # or "string": statuses as words (A-status-strings, a variant)
     queued_for: float = 2.0
     processing_for: float = 8.0
     callback_events: str = "terminal"  # or "all": a callback on every status change

@@ -18,7 +18,7 @@ from mock_server.catalog import registry
 from mock_server.catalog.registry import MODELS, ModelSpec
 from mock_server.data import schemas
 from mock_server.errors import BAD_REQUEST, INVALID_PARAMETER, ApiError, Problem, validation_error
-from mock_server.validation import images, rules
+from mock_server.validation import images, leniency, rules
 from mock_server.validation.rules import Context, callback_url_is_http
 
 ENVELOPE_SCHEMA = "create-request.json"
@@ -76,13 +76,15 @@ def validate_create(
     profile: str = "default",
     uploads: images.Lookup | None = None,
     unknown_models: str = "reject",
+    strict_args: bool = False,
 ) -> CreateRequest:
     """Return the validated request, or raise `ApiError` listing every problem.
 
     Images (the values the args schema marks ``x-image``) are checked by `images`;
     `uploads` finds the bytes of the mock's own upload URLs. A model the catalogue does not
     hold is ``invalid model: <id>``, or with `unknown_models` "accept" taken with only the
-    envelope checked (A-unknown-models).
+    envelope checked (A-unknown-models). Args are read leniently (`leniency`) unless
+    `strict_args` or the strict profile.
     """
     if not isinstance(body, dict):
         raise ApiError(
@@ -91,7 +93,7 @@ def validate_create(
             f"request body is a JSON {json_type(body)}; send a JSON object with "
             "model, args and (optionally) callback_url",
         )
-    ctx = Context(profile=profile)
+    ctx = Context(profile=profile, strict_args=strict_args or profile == "strict")
     problems = list(schema_problems(ENVELOPE_SCHEMA, body))
     problems += callback_url_is_http(body, ctx)
     model_id, args = body.get("model"), body.get("args")
@@ -145,45 +147,39 @@ def _spec(model_id: Any, unknown_models: str, problems: list[Problem]) -> ModelS
 def args_problems(
     spec: ModelSpec, args: dict[str, Any], ctx: Context, uploads: images.Lookup | None = None
 ) -> list[Problem]:
-    """Return the problems of a known model's args: schema, rules, images, partial model."""
-    problems = list(schema_problems(spec.args_schema, args, "/args"))
+    """Return the problems of a known model's args: schema, rules, images, what leniency let
+    through (`leniency`: required-with-default fields filled before the checks run)."""
+    strict = ctx.strict_args
+    checked, problems = (args, []) if strict else leniency.with_defaults(spec, args)
+    schema = schemas.args_variant(spec.args_schema, strict=strict)
+    problems += schema_problems(schema, checked, "/args")
     # Rules run on schema-invalid args too (they guard their own types), so one answer
     # lists everything; a rule is quiet where the schema already flagged the spot.
-    flagged = {p.pointer for p in problems}
+    flagged = {p.pointer for p in problems if p.severity == "error"}
     for rule in rules.for_model(spec.rules):
         problems += [
-            p for p in (_under("/args", q) for q in rule(args, ctx)) if p.pointer not in flagged
+            p for p in (_under("/args", q) for q in rule(checked, ctx)) if p.pointer not in flagged
         ]
     problems += images.check_args(
-        schemas.load(spec.args_schema), args, ctx, lookup=uploads, skip=flagged, prefix="/args"
+        schemas.load(spec.args_schema), checked, ctx, lookup=uploads, skip=flagged, prefix="/args"
     )
     if not spec.complete:
-        problems += partial_model_warnings(spec, args)
+        problems.append(partial_model_warning(spec))
+    problems += leniency.unknown_keys(spec, args, strict=strict)
     return problems
 
 
-def partial_model_warnings(spec: ModelSpec, args: Mapping[str, Any]) -> Iterator[Problem]:
-    """Say that the model's page was only partly seen, and name the args it does not show
-    (A-partial-models): warnings, as the live API may well accept them."""
+def partial_model_warning(spec: ModelSpec) -> Problem:
+    """Say that the model's page was only partly seen (A-partial-models): the args it does not
+    show are warned of (`leniency.unknown_keys`), as the live API may well accept them."""
     cut = f" ({spec.cut_note})" if spec.cut_note else ""
-    yield Problem(
+    return Problem(
         "model.partial",
         "/model",
         f"{spec.id} is only partly documented: its page was cut{cut}, so the mock enforces "
         "the fields it shows and lets others through with a warning",
         severity="warning",
     )
-    for key in args:
-        if key not in spec.properties:
-            close = difflib.get_close_matches(str(key), sorted(spec.properties), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            yield Problem(
-                "args.unknown_key_partial_model",
-                f"/args/{_escape(str(key))}",
-                f"unknown key {key!r}: {hint}the model's page was only partly seen, so the mock "
-                "cannot tell whether the live API takes it; passed unchecked",
-                severity="warning",
-            )
 
 
 def _under(prefix: str, problem: Problem) -> Problem:
@@ -199,9 +195,7 @@ def _pointer(path: Any) -> str:
     return "".join("/" + _escape(p) for p in path)
 
 
-def _escape(part: Any) -> str:
-    """Escape one JSON pointer token (RFC 6901)."""
-    return str(part).replace("~", "~0").replace("/", "~1")
+_escape = leniency.escape
 
 
 def schema_problems(schema: str, instance: Any, prefix: str = "") -> Iterator[Problem]:
@@ -232,7 +226,11 @@ def _explain(error: ValidationError, prefix: str) -> Iterator[Problem]:
         properties = schema.get("properties", {})
         for key in value:
             if key not in instance:
-                hint = _fix(properties.get(key, {})) or _choices(properties.get(key, {}))
+                field = properties.get(key, {})
+                hint = _fix(field) or _choices(field)
+                if "default" in field:  # only the strict reading asks for it
+                    default = json.dumps(field["default"])
+                    hint += f" (without --strict-args its default {default} applies)"
                 yield Problem(rule, f"{pointer}/{_escape(key)}", f"{key} is required; add it{hint}")
     elif keyword == "additionalProperties" and isinstance(instance, dict):
         allowed = list(schema.get("properties", {}))
@@ -243,7 +241,12 @@ def _explain(error: ValidationError, prefix: str) -> Iterator[Problem]:
                 yield Problem(
                     rule,
                     f"{pointer}/{_escape(key)}",
-                    f"unknown key {key!r}; {hint}remove it (allowed: {', '.join(allowed)})",
+                    f"unknown key {key!r}; {hint}remove it (allowed: {', '.join(allowed)})"
+                    + (
+                        " (taken with a warning without --strict-args)"
+                        if pointer == "/args"
+                        else ""
+                    ),
                 )
     elif keyword == "enum":
         yield Problem(

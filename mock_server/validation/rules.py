@@ -25,6 +25,7 @@ class Context:
     """What a rule may know besides the args."""
 
     profile: str = "default"  # or "strict"
+    strict_args: bool = False  # the pages' strict reading of args (validation/leniency.py)
 
     @property
     def lenient_severity(self) -> str:
