@@ -99,13 +99,29 @@ def test_unknown_and_missing_job_ids_answer_the_envelope(contract: ContractSessi
 
 
 def test_lenient_rules_are_accepted(contract: ContractSession) -> None:
-    """lenient-accepted: warnings only (dangling prompt reference, extra frames, callback)."""
+    """lenient-accepted: warnings only (dangling prompt reference, extra frames, callback,
+    an unknown args key, a required field with a default left out)."""
     _checked(
         contract,
         "lenient",
         strategies.lenient_requests.map(plan.from_broken),
         lambda run: properties.check_lenient(run, exact=contract.exact),
     )
+
+
+def test_strict_args_reject_what_the_default_takes(contract: ContractSession) -> None:
+    """invalid-rejected under --strict-args: an unknown args key, a required field with a
+    default left out answer 400 (by default they are lenient-accepted, above)."""
+    controls = contract.target.controls
+    if controls is None or not contract.target.generative:
+        pytest.skip("strict args are a mock setting: needs a mock with controls")
+    breaks = strategies.STRICT_ARGS_BREAKS
+    assert breaks, "the request schemas have no lenient args break"
+    controls.set_strict_args(True)
+    try:
+        _checked_rejected(contract, st.sampled_from(sorted(breaks)).flatmap(breaks.__getitem__))
+    finally:
+        controls.set_strict_args(False)
 
 
 @pytest.mark.parametrize("check", properties.JOB_CHECKS, ids=lambda c: c.__name__)

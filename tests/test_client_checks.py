@@ -249,8 +249,12 @@ def test_the_checks_hold_for_every_output_kind(client: FlaskClient, model: str) 
         status = query["data"]["status"]
     assert status == 2 and MODELS[model].output in query["data"]["result"]
     client.post(CREATE, json={"model": model, "args": {**args, "zzz": 1}}, headers=auth)
-    found = client_checks.findings(client.get("/_mock/requests").get_json()["requests"])
-    assert [v.rule for v in found] == ["request.rejected"]
+    client.post(CREATE, json={"model": model, "args": []}, headers=auth)
+    entries = client.get("/_mock/requests").get_json()["requests"]
+    found = [(v.rule, v.severity) for v in client_checks.findings(entries)]
+    assert ("args.unknown_key", "warning") in found and ("request.rejected", "error") in found
+    fatal = client_checks.findings(entries, fatal={"args.unknown_key"})
+    assert ("args.unknown_key", "error") in [(v.rule, v.severity) for v in fatal]
 
 
 def test_polling_on_after_a_status_4_failure_is_polling_after_final() -> None:

@@ -272,3 +272,82 @@ def test_on_purpose(shortapi_responses):
     )
     result.assert_outcomes(passed=1)
     result.stdout.no_fnmatch_line("*shortapi client warnings*")
+
+
+UNDOCUMENTED = """
+from client import API, BODY, create_once
+
+def test_undocumented_arg(shortapi_responses):
+    answer = create_once(API, shortapi_responses.headers,
+                         body={**BODY, "args": {**BODY["args"], "seed": 7}})
+    assert answer["code"] == 0
+"""
+
+
+def test_an_undocumented_arg_is_a_warning_in_the_summary(pytester: pytest.Pytester) -> None:
+    result = run(pytester, UNDOCUMENTED)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*= shortapi client warnings =*",
+            "test_user.py::test_undocumented_arg",
+            "  #1 POST /api/v1/job/create: [[]args.unknown_key[]] /args/seed unknown key 'seed'*",
+            "To fail a test on a warning kind (e.g. args.unknown_key): "
+            "--shortapi-fail-on-warning KIND, or "
+            "@pytest.mark.shortapi(fail_on_warning=[[]KIND[]]).",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "args"),
+    [
+        (UNDOCUMENTED, ("--shortapi-fail-on-warning", "args.unknown_key")),
+        (
+            UNDOCUMENTED.replace(
+                "def test_",
+                "import pytest\n"
+                "@pytest.mark.shortapi(fail_on_warning=['args.unknown_key'])\ndef test_",
+            ),
+            (),
+        ),
+    ],
+    ids=["option", "marker"],
+)
+def test_a_warning_kind_made_fatal_fails_the_test(
+    pytester: pytest.Pytester, source: str, args: tuple[str, ...]
+) -> None:
+    result = run(pytester, source, *args)
+    result.assert_outcomes(passed=1, errors=1)  # the teardown check fails it
+    result.stdout.fnmatch_lines(
+        ["*the client broke the shortapi.ai contract 1 time(s):*", "*[[]args.unknown_key[]]*"]
+    )
+
+
+def test_another_warning_kind_made_fatal_leaves_the_test_passing(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run(pytester, UNDOCUMENTED, "--shortapi-fail-on-warning", "args.default_applied")
+    result.assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("args", [("--shortapi-strict-args",), ("--shortapi-profile=strict",)])
+def test_strict_args_option_refuses_an_undocumented_arg(
+    pytester: pytest.Pytester, args: tuple[str, ...]
+) -> None:
+    source = UNDOCUMENTED.replace('assert answer["code"] == 0', 'assert answer["code"] == 1201')
+    source = source.replace(
+        "def test_", "import pytest\n@pytest.mark.shortapi(check=False)\ndef test_"
+    )
+    result = run(pytester, source, *args)
+    result.assert_outcomes(passed=1)
+
+
+def test_strict_args_marker_refuses_an_undocumented_arg(pytester: pytest.Pytester) -> None:
+    source = UNDOCUMENTED.replace('assert answer["code"] == 0', 'assert answer["code"] == 1201')
+    source = source.replace(
+        "def test_",
+        "import pytest\n@pytest.mark.shortapi(strict_args=True, check=False)\ndef test_",
+    )
+    result = run(pytester, source)
+    result.assert_outcomes(passed=1)

@@ -229,3 +229,17 @@ def test_fast_check_agrees_with_jsonschema_on_the_lenient_variant(model: str) ->
     name = schemas.args_variant(SHIPPED[model].args_schema, strict=False)
     for args in (_example(model), {**_example(model), "zz": 1}, {}, {"prompt": 3}):
         assert schemas.fast_check(name)(args) == schemas.validator(name).is_valid(args)
+
+
+def test_warnings_reach_the_journal_and_the_dashboard(lenient: FlaskClient) -> None:
+    model, args, _ = CLIENT_REQUESTS["z-image-width-height"]
+    job_id = create(lenient, {"model": model, "args": args}).json["data"]["job_id"]
+    [entry] = [
+        e for e in lenient.get("/_mock/requests").json["requests"] if e.get("job_id") == job_id
+    ]
+    assert {(p["rule"], p["pointer"]) for p in entry["problems"]} >= {
+        ("args.unknown_key", "/args/width"),
+        ("args.unknown_key", "/args/height"),
+    }
+    page = lenient.get(f"/_mock/ui/jobs/{job_id}").get_data(as_text=True)
+    assert "args.unknown_key" in page and "unknown key &#39;width&#39;" in page

@@ -50,6 +50,10 @@ class Controls(Protocol):
         """Switch the mock's clock mode (and speed) without a jump in time."""
         ...
 
+    def set_strict_args(self, on: bool) -> None:
+        """Read args strictly (True) or leniently (False), as ``--strict-args`` does."""
+        ...
+
     def add_fault(self, fault: str, *, key: Secret, endpoint: str) -> None:
         """Answer the next request of `key` to `endpoint` with `fault`."""
         ...
@@ -93,6 +97,10 @@ class InProcessControls:
     def set_clock(self, mode: str, *, speed: float | None = None) -> None:
         """Switch the mock's clock mode (and speed) without a jump in time."""
         self.control.set_clock(mode, speed=speed)
+
+    def set_strict_args(self, on: bool) -> None:
+        """Read args strictly (True) or leniently (False), as ``--strict-args`` does."""
+        self.control.configure(strict_args=on)
 
     def add_fault(self, fault: str, *, key: Secret, endpoint: str) -> None:
         """Answer the next request of `key` to `endpoint` with `fault`."""
@@ -147,6 +155,10 @@ class HttpControls:
     def set_clock(self, mode: str, *, speed: float | None = None) -> None:
         """Switch the mock's clock mode (and speed) without a jump in time."""
         self._call("POST", "/clock", {"mode": mode, **({"speed": speed} if speed else {})})
+
+    def set_strict_args(self, on: bool) -> None:
+        """Read args strictly (True) or leniently (False), as ``--strict-args`` does."""
+        self._call("POST", "/settings", {"strict_args": on})
 
     def add_fault(self, fault: str, *, key: Secret, endpoint: str) -> None:
         """Answer the next request of `key` to `endpoint` with `fault`."""

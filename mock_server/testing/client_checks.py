@@ -10,7 +10,7 @@ severity "warning" never fails a test: the plugin lists it in the terminal summa
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -241,6 +241,27 @@ def repeated_creates(
             billed[identity] = entry
 
 
+def request_warnings(
+    entries: Iterable[Entry], *, fatal: Collection[str] = ()
+) -> Iterator[Violation]:
+    """The mock's warnings on the requests it took (X-Mock-Warnings: an undocumented arg, a
+    default applied, a partial model, ...), each under its own kind; a kind in `fatal` (the
+    plugin's ``--shortapi-fail-on-warning``) is an error, failing the test."""
+    for entry in entries:
+        if entry.get("outcome") == "rejected":
+            continue  # its warnings come with the errors of rejected_requests
+        for problem in entry.get("problems") or ():
+            if problem.get("severity") != "warning":
+                continue
+            yield Violation(
+                entry["id"],
+                problem["rule"],
+                f"{problem['pointer'] or '/'} {problem['message']}",
+                _request(entry),
+                severity="error" if problem["rule"] in fatal else "warning",
+            )
+
+
 # Over the client's own requests (the answers to faults left out).
 CHECKS: tuple[Callable[[list[Entry]], Iterator[Violation]], ...] = (
     rejected_requests,
@@ -254,11 +275,13 @@ RETRY_CHECKS: tuple[Callable[[list[Entry]], Iterator[Violation]], ...] = (
 )
 
 
-def findings(entries: Sequence[Entry]) -> list[Violation]:
-    """Return every contract break and warning in `entries` (journal entries, oldest first)."""
+def findings(entries: Sequence[Entry], *, fatal: Collection[str] = ()) -> list[Violation]:
+    """Return every contract break and warning in `entries` (journal entries, oldest first);
+    the mock's warnings of a kind in `fatal` count as breaks."""
     everything = list(entries)
     client_entries = [e for e in everything if e.get("outcome") != "fault"]
     found = [v for check in CHECKS for v in check(client_entries)]
+    found += request_warnings(client_entries, fatal=fatal)
     found += [v for check in RETRY_CHECKS for v in check(everything)]
     return sorted(found, key=lambda v: v.entry_id)
 

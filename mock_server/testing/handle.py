@@ -41,6 +41,8 @@ class MockHandle:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.check_on_teardown = True
+        # The kinds of the mock's warnings that fail the test (e.g. "args.unknown_key").
+        self.fatal_warnings: frozenset[str] = frozenset()
         self.fixture_name = "shortapi_mock"  # how the test names this handle, for messages
         self.sleeps: list[float] = []
 
@@ -81,7 +83,8 @@ class MockHandle:
         self.control.set_clock(mode, speed=speed)
 
     def configure(self, **settings: Any) -> None:
-        """Set profile, result_key, callback_events, queued_seconds, processing_seconds."""
+        """Set profile, strict_args, result_key, status_form, callback_events, error_status,
+        failed_status, queued_seconds, processing_seconds."""
         self.control.configure(**settings)
 
     # fates and faults (scoped to this test's key unless `key` says otherwise)
@@ -134,14 +137,14 @@ class MockHandle:
         self.check_on_teardown = False
 
     def check(self) -> list[contract.Violation]:
-        """Raise if the mock raised, or if the client broke the contract (AssertionError);
-        return the warnings."""
+        """Raise if the mock raised, or if the client broke the contract (AssertionError) or
+        drew a warning of a kind in `fatal_warnings`; return the warnings."""
         errors = server_errors(self.app)
         if errors:
             raise ServerError(
                 f"the mock raised {len(errors)} error(s) while serving: {errors[0]!r}"
             ) from errors[0]
-        found = contract.findings(self.requests())
+        found = contract.findings(self.requests(), fatal=self.fatal_warnings)
         broken = [v for v in found if v.severity == "error"]
         warned = [v for v in found if v.severity == "warning"]
         if broken:

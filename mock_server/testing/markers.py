@@ -14,6 +14,7 @@ from mock_server.testing.client_checks import Violation, ways_out
 
 SETTINGS = (
     "profile",
+    "strict_args",
     "result_key",
     "error_status",
     "failed_status",
@@ -21,7 +22,16 @@ SETTINGS = (
     "queued_seconds",
     "processing_seconds",
 )
-MARKER_KEYS = {*SETTINGS, "clock", "speed", "scenario", "key", "check", "variants"}
+MARKER_KEYS = {
+    *SETTINGS,
+    "clock",
+    "speed",
+    "scenario",
+    "key",
+    "check",
+    "variants",
+    "fail_on_warning",
+}
 # Every test's client-check warnings: (test id, fixture name, warnings), for the summary.
 WARNINGS = pytest.StashKey[list[tuple[str, str, list[Violation]]]]()
 
@@ -35,6 +45,7 @@ def prepare(handle: testing.MockHandle, request: pytest.FixtureRequest) -> None:
     settings: dict[str, Any] = {
         "clock": options.shortapi_clock,
         "profile": options.shortapi_profile,
+        "strict_args": options.shortapi_strict_args,
         "result_key": options.shortapi_result_key,
         "error_status": options.shortapi_error_status,
     }
@@ -51,6 +62,10 @@ def prepare(handle: testing.MockHandle, request: pytest.FixtureRequest) -> None:
     if settings.get("scenario"):
         handle.scenario(settings["scenario"], count=None)
     handle.check_on_teardown = settings.get("check", True) and options.shortapi_check != "off"
+    marked = settings.get("fail_on_warning", ())
+    handle.fatal_warnings = frozenset(
+        [*options.shortapi_fail_on_warning, *([marked] if isinstance(marked, str) else marked)]
+    )
 
 
 def parametrize_variants(metafunc: pytest.Metafunc) -> None:
@@ -91,3 +106,7 @@ def summarize(reporter: pytest.TerminalReporter) -> None:
             reporter.line(f"  {warning}")
     fixtures = sorted({fixture for _, fixture, _ in found})
     reporter.line(ways_out(*fixtures, lead="If a test repeats a create on purpose"))
+    reporter.line(
+        "To fail a test on a warning kind (e.g. args.unknown_key): --shortapi-fail-on-warning "
+        "KIND, or @pytest.mark.shortapi(fail_on_warning=[KIND])."
+    )

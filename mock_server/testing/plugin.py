@@ -34,6 +34,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="clock of the shortapi_* fixtures (default manual)",
     )
     group.addoption("--shortapi-profile", choices=PROFILES, default="default")
+    group.addoption(
+        "--shortapi-strict-args",
+        action="store_true",
+        help="read args as the pages do, strictly: an undocumented arg or a required field "
+        "with a default left out answers 400 (default: accepted with a warning)",
+    )
+    group.addoption(
+        "--shortapi-fail-on-warning",
+        action="append",
+        default=[],
+        metavar="KIND",
+        help="fail a test whose requests drew this warning of the mock, e.g. "
+        "args.unknown_key (repeatable)",
+    )
     group.addoption("--shortapi-result-key", choices=RESULT_KEYS, default="auto")
     group.addoption("--shortapi-models-dir", type=load_models_dir, help="also serve these models")
     group.addoption(

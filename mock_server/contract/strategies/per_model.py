@@ -9,7 +9,8 @@ checks still agree. kling-o1 keeps its own strategies (`valid.valid_args`).
 
 `schema_breaks_for(model_id)` breaks each constraining keyword of the model's args (the
 `schema_breaks` machinery over its spots) on a valid request, kept only when the mock finds
-that one error and no other.
+that one error and no other; the breaks only strict args reject (an unknown key, a required
+field with a default left out) only with ``strict_args=True``.
 """
 
 from __future__ import annotations
@@ -45,10 +46,10 @@ GENERATION_TRIES = 4  # schema draws before the example fallback
 _HUGE = 100_000  # a maxLength this long (data: URIs) is not broken per model: megabytes each
 
 
-def error_pointers(body: Mapping[str, Any]) -> set[str]:
+def error_pointers(body: Mapping[str, Any], *, strict_args: bool = False) -> set[str]:
     """Return the pointers where the mock finds an error in create body `body` (the oracle)."""
     try:
-        validate_create(dict(body))
+        validate_create(dict(body), strict_args=strict_args)
     except ApiError as refused:
         found = {p.pointer for p in refused.problems if p.severity == "error"}
         return found or {"(body)"}
@@ -191,14 +192,16 @@ def _breakable(found: Break) -> bool:
     return not (found.rule == "schema.maxLength" and limit > _HUGE)
 
 
-def _broken(model_id: str, chosen: Break, at: Mapping[tuple[str, ...], Spot]) -> Any:
+def _broken(
+    model_id: str, chosen: Break, at: Mapping[tuple[str, ...], Spot], *, strict_args: bool
+) -> Any:
     requests = valid_requests_for(model_id)
 
     @st.composite
     def build(draw: st.DrawFn) -> BrokenRequest:
         body = apply(draw, draw(requests), chosen, at)
         pointer = pointer_of(chosen, body)
-        assume(error_pointers(body) == {pointer})
+        assume(error_pointers(body, strict_args=strict_args) == {pointer})
         ids = (*chosen.assumptions, *ALWAYS)
         return BrokenRequest(chosen.label, chosen.rule, pointer, INVALID, ids, encode(body))
 
@@ -206,8 +209,17 @@ def _broken(model_id: str, chosen: Break, at: Mapping[tuple[str, ...], Spot]) ->
 
 
 @functools.cache
-def schema_breaks_for(model_id: str) -> dict[str, st.SearchStrategy[BrokenRequest]]:
-    """Return a labelled request for each keyword of `model_id`'s args broken alone."""
+def schema_breaks_for(
+    model_id: str, *, strict_args: bool = False
+) -> dict[str, st.SearchStrategy[BrokenRequest]]:
+    """Return a labelled request for each keyword of `model_id`'s args broken alone, each
+    rejected by a mock reading args leniently (the default) or, with `strict_args`, strictly
+    (then the unknown key and the defaulted fields left out are among them)."""
     at = _spots(model_id)
-    found = (b for spot in at.values() for b in breaks_at(spot) if _breakable(b))
-    return {b.label: _broken(model_id, b, at) for b in found}
+    found = (
+        b
+        for spot in at.values()
+        for b in breaks_at(spot)
+        if _breakable(b) and (strict_args or b.lenient is None)
+    )
+    return {b.label: _broken(model_id, b, at, strict_args=strict_args) for b in found}

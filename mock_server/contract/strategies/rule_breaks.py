@@ -32,7 +32,7 @@ from .labels import (
     broken,
     encode,
 )
-from .schema_breaks import SCHEMA_BREAK_REQUESTS
+from .schema_breaks import ARGS_LENIENT_BREAKS, SCHEMA_BREAK_REQUESTS
 from .valid import (
     ARGS,
     ENVELOPE,
@@ -317,6 +317,7 @@ LENIENT_BREAKS: dict[str, st.SearchStrategy[BrokenRequest]] = {
         ("A-callback-url-form",),
         pointer="/callback_url",
     ),
+    **ARGS_LENIENT_BREAKS,  # an unknown args key, a required field with a default left out
 }
 """Rules that only warn in the default profile: the request is accepted (and paid)."""
 lenient_requests: st.SearchStrategy[BrokenRequest] = _pick(LENIENT_BREAKS)

@@ -7,6 +7,12 @@ image is a data: URI or a URL) also gets the breaks of each form's keywords, wit
 that form: ``else`` keeps the spot's labels, ``then`` adds ``:then`` to them.
 `SCHEMA_BREAK_REQUESTS` turns each into a labelled `BrokenRequest` built on a valid request,
 kept only when no cross-field rule finds an error elsewhere.
+
+Two breaks of the args are errors only under strict args (validation/leniency.py): an
+unknown key, and a required field with a default left out. By default the mock (and, per
+public evidence, the live API) takes them with a warning, so they are `ARGS_LENIENT_BREAKS`
+(accepted, the warning kind as their rule); `STRICT_ARGS_BREAKS` labels the same requests
+rejected, for a mock serving ``--strict-args``.
 """
 
 from __future__ import annotations
@@ -23,15 +29,18 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from mock_server.catalog.registry import MODELS
+from mock_server.validation.leniency import DEFAULT_APPLIED, UNKNOWN_KEY
 
 from .from_schema import DATA_URIS, FORMATS, for_schema, leaf
-from .labels import ALWAYS, INVALID, BrokenRequest, encode, escape
+from .labels import ACCEPTED, ALWAYS, INVALID, BrokenRequest, Expected, encode, escape
 from .valid import ARGS, ENVELOPE, rule_errors, stripped, valid_requests
 
 __all__ = [
+    "ARGS_LENIENT_BREAKS",
     "SCHEMA_BREAKS",
     "SCHEMA_BREAK_REQUESTS",
     "SPOTS",
+    "STRICT_ARGS_BREAKS",
     "Break",
     "Mutation",
     "Spot",
@@ -111,6 +120,8 @@ class Break:
     pointer: str
     mutate: Mutation  # the value at the spot -> its broken value
     assumptions: tuple[str, ...]
+    # The warning kind when only strict args make this an error (leniency.py), else None.
+    lenient: str | None = None
 
 
 def _value_schema(schema: Mapping[str, Any], drop: str) -> Draft202012Validator:
@@ -255,10 +266,12 @@ def breaks_at(spot: Spot) -> Iterator[Break]:
         at: str = pointer,
         label_at: str = where,
         assumptions: tuple[str, ...] = ids,
+        lenient: str | None = None,
     ) -> Break:
-        return Break(
-            f"schema.{keyword}:{label_at}", f"schema.{keyword}", spot, at, mutate, assumptions
-        )
+        label = f"schema.{keyword}:{label_at}"
+        return Break(label, f"schema.{keyword}", spot, at, mutate, assumptions, lenient)
+
+    top_args = spot.path == ("args",)  # where the live API is lenient (leniency.py)
 
     if "type" in schema and spot.path:
         yield make("type", _wrong_type(schema))
@@ -277,12 +290,14 @@ def breaks_at(spot: Spot) -> Iterator[Break]:
     for key in schema.get("required", ()):
         child = schema["properties"][key]
         own = (child["x-assumption"],) if "x-assumption" in child else ()
+        defaulted = top_args and "default" in child
         yield make(
             "required",
             _without(key),
             at=f"{pointer}/{escape(key)}",
             label_at=f"{where}/{escape(key)}",
-            assumptions=own,
+            assumptions=(*own, "A-required-with-default") if defaulted else own,
+            lenient=DEFAULT_APPLIED if defaulted else None,
         )
     if schema.get("additionalProperties") is False:
         yield make(
@@ -290,6 +305,7 @@ def breaks_at(spot: Spot) -> Iterator[Break]:
             _unknown_key(schema),
             label_at=f"{where}/*",
             assumptions=("A-envelope-unknown-keys",),
+            lenient=UNKNOWN_KEY if top_args else None,
         )
 
 
@@ -367,7 +383,13 @@ def pointer_of(chosen: Break, body: dict[str, Any]) -> str:
     return f"{chosen.pointer}/{escape(extra)}"
 
 
-def _schema_break(chosen: Break) -> st.SearchStrategy[BrokenRequest]:
+def _schema_break(chosen: Break, *, strict_args: bool = False) -> st.SearchStrategy[BrokenRequest]:
+    """Return requests breaking `chosen`: rejected, or (a lenient break outside strict args)
+    accepted with its warning kind as the rule."""
+    accepted = chosen.lenient is not None and not strict_args
+    expected: Expected = ACCEPTED if accepted else INVALID
+    rule = chosen.lenient if accepted and chosen.lenient else chosen.rule
+
     @st.composite
     def build(draw: st.DrawFn) -> BrokenRequest:
         base = draw(valid_requests)
@@ -378,10 +400,10 @@ def _schema_break(chosen: Break) -> st.SearchStrategy[BrokenRequest]:
         assume(_only_break(body, pointer))
         return BrokenRequest(
             chosen.label,
-            chosen.rule,
+            rule,
             pointer,
-            INVALID,
-            (*chosen.assumptions, *ALWAYS),
+            expected,
+            (*chosen.assumptions, *(() if accepted else ALWAYS)),
             encode(body),
         )
 
@@ -389,6 +411,16 @@ def _schema_break(chosen: Break) -> st.SearchStrategy[BrokenRequest]:
 
 
 SCHEMA_BREAK_REQUESTS: dict[str, st.SearchStrategy[BrokenRequest]] = {
-    label: _schema_break(b) for label, b in SCHEMA_BREAKS.items()
+    label: _schema_break(b) for label, b in SCHEMA_BREAKS.items() if b.lenient is None
 }
-"""A labelled request for each schema break, by label."""
+"""A labelled request for each schema break that is an error in every mode, by label."""
+ARGS_LENIENT_BREAKS: dict[str, st.SearchStrategy[BrokenRequest]] = {
+    label: _schema_break(b) for label, b in SCHEMA_BREAKS.items() if b.lenient is not None
+}
+"""The args breaks the mock takes by default with a warning (its kind is the rule)."""
+STRICT_ARGS_BREAKS: dict[str, st.SearchStrategy[BrokenRequest]] = {
+    label: _schema_break(b, strict_args=True)
+    for label, b in SCHEMA_BREAKS.items()
+    if b.lenient is not None
+}
+"""The same breaks, rejected: what a mock serving ``--strict-args`` answers."""
