@@ -32,6 +32,9 @@ import urllib3.exceptions
 MODEL = "kwaivgi/kling-o1/image-to-video"
 DEFAULT_BASE_URL = "https://api.shortapi.ai"
 QUEUED, PROCESSING, SUCCEEDED, FAILED = 0, 1, 2, 3
+# Statuses as words (the official agent skills wait for "succeeded"): not settled which form
+# the live API sends, so the client reads both (the mock's statuses-as-strings variant).
+WORDS = {"queued": QUEUED, "processing": PROCESSING, "succeeded": SUCCEEDED, "failed": FAILED}
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # The codes retried when an error comes as HTTP 200 (one public client says the live API does
 # that): rate and concurrency limits, 3000 "upstream unstable", server errors.
@@ -116,7 +119,8 @@ class HasBodies(Protocol):
 
 def parse_status(job_id: str, data: Mapping[str, Any]) -> JobStatus:
     """Turn the ``data`` object of a query answer or of a callback into a `JobStatus`."""
-    status = int(data.get("status", QUEUED))
+    raw = data.get("status", QUEUED)
+    status = WORDS.get(raw.lower(), FAILED) if isinstance(raw, str) else int(raw)
     result = data.get("result") or {}
     url = None
     # The model page documents result.images; sibling video pages and clients use videos.

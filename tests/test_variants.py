@@ -28,7 +28,7 @@ def test_variant_answers_as_it_says(make_app: Callable[..., Flask], variant: Var
     handle.run_all()
     data = query(client, first.json["data"]["job_id"]).json["data"]
 
-    assert data["status"] == variant.job_status
+    assert data["status"] == variant.reported_status
     if variant.outcome == "failed":
         assert (data["refunded"], data["error"]) == (True, variant.reason)
     else:

@@ -19,6 +19,7 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from mock_server import extensions
+from mock_server.api import hints
 from mock_server.errors import (
     BAD_REQUEST,
     INVALID_PARAMETER,
@@ -59,7 +60,6 @@ def problems_header(problems: Sequence[Problem]) -> str:
 
 _HTTP_CODES = {404: NOT_FOUND}
 _HTTP_HINTS = {
-    404: "no such route; the API has POST /api/v1/job/create and GET /api/v1/job/query?id=",
     405: "method not allowed here",
     413: "request body too large",
 }
@@ -68,6 +68,8 @@ _HTTP_HINTS = {
 def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
     text = _HTTP_HINTS.get(status) or (error.description or error.name)
+    if status == 404:  # the routes clients invent: name the real ones (api/hints.py)
+        text = hints.unknown_route(request.method, request.path[:200], request.args)
     if status == 405 and isinstance(error, MethodNotAllowed) and error.valid_methods:
         text = f"method {request.method} not allowed; use {', '.join(error.valid_methods)}"
     if status == 413:

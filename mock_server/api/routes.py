@@ -8,13 +8,13 @@ import functools
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from mock_server import extensions
-from mock_server.api import uploads
+from mock_server.api import hints, uploads
 from mock_server.api.auth import authenticate, key_name
 from mock_server.api.envelope import problems_header
 from mock_server.catalog.registry import MODELS
 from mock_server.control import faults, injections
 from mock_server.data import schemas
-from mock_server.errors import INVALID_PARAMETER, ApiError
+from mock_server.errors import INVALID_PARAMETER, NOT_FOUND, ApiError
 from mock_server.jobs import lifecycle, scenarios
 from mock_server.jobs.service import JobService
 from mock_server.state.records import Injection, Runtime
@@ -125,18 +125,19 @@ def query_job() -> Response:
         return dropped
     job_id = request.args.get("id", "")
     if not job_id.strip():
-        raise ApiError(
-            400,
-            INVALID_PARAMETER,
-            "id is required; query /api/v1/job/query?id=<job_id returned by create>",
-        )
+        raise ApiError(400, INVALID_PARAMETER, hints.missing_id(request.args))
+    if hints.placeholder_id(job_id):  # an unknown id as any other, with the hint
+        raise ApiError(404, NOT_FOUND, hints.missing_id(request.args))
     runtime = _snapshot()[0]
     job, now = service().query(owner, job_id, runtime)
     g.job_id = job.id
-    data = lifecycle.job_data(job, runtime, now, _base_url())
+    current = lifecycle.status(job, runtime, now)
+    data = lifecycle.data_for(job, current, runtime, _base_url())
     # The per-poll clock stands still, so the journal's clock would say every poll came at
-    # once: it is left out, and the poll-rate check skips those entries.
-    g.job_status, g.clock = data["status"], None if runtime.clock == "per-poll" else now
+    # once: it is left out, and the poll-rate check skips those entries. The journal keeps
+    # the status number whatever form the answer gives it.
+    g.job_status = lifecycle.number(current, runtime)
+    g.clock = None if runtime.clock == "per-poll" else now
     return jsonify({"code": 0, "data": data})
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from mock_server.jobs import results
 from mock_server.jobs.accounts import refund_of
-from mock_server.jobs.status import Stage, Status
+from mock_server.jobs.status import WORDS, Stage, Status
 from mock_server.state.protocol import StageMove, Store
 from mock_server.state.records import Delivery, Job, Runtime
 
@@ -86,7 +86,7 @@ def data_for(job: Job, current: int, runtime: Runtime, base_url: str) -> dict[st
         "key_name": job.key_name,
         "model": job.model,
         "args": job.args,
-        "status": runtime.failed_status if current == Status.FAILED else int(current),
+        "status": reported(current, runtime),
         "credit": job.amount,
         "refunded": current == Status.FAILED,
         "created_at": timestamp(job.created_wall),
@@ -99,6 +99,19 @@ def data_for(job: Job, current: int, runtime: Runtime, base_url: str) -> dict[st
     elif current == Status.FAILED:
         data["error"] = job.outcome.reason or "internal error"
     return data
+
+
+def number(current: int, runtime: Runtime) -> int:
+    """Return the status number a job at `current` reports (a failed job: 3, or 4 under the
+    failed-status-4 variant)."""
+    return runtime.failed_status if current == Status.FAILED else int(current)
+
+
+def reported(current: int, runtime: Runtime) -> int | str:
+    """Return the status as queries and callbacks send it: its number, or its word under the
+    statuses-as-strings variant (A-status-strings)."""
+    code = number(current, runtime)
+    return WORDS[code] if runtime.status_form == "string" else code
 
 
 def timestamp(wall: float) -> str:

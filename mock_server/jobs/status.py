@@ -33,3 +33,14 @@ public client maps 3 and 4 to failed, so a client must treat any status above 2 
 
 TERMINAL = (Status.SUCCEEDED, Status.FAILED, FAILED_AS_4)
 """The final statuses a job may report."""
+
+WORDS = {
+    Status.QUEUED: "queued",
+    Status.PROCESSING: "processing",
+    Status.SUCCEEDED: "succeeded",
+    Status.FAILED: "failed",
+    FAILED_AS_4: "failed",
+}
+"""Each status as a word, for the ``statuses-as-strings`` variant (runtime ``status_form``
+"string", A-status-strings): the official ShortAPI agent skills tell agents to wait for
+``status: "succeeded"``; which form the live API sends is not settled."""

@@ -13,7 +13,9 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
+from mock_server.api import hints
 from mock_server.control.faults import ACK_LOST
 from mock_server.errors import CONCURRENCY_LIMITED, RATE_LIMITED, UNAVAILABLE
 from mock_server.jobs.status import TERMINAL, Status
@@ -100,9 +102,10 @@ def unknown_jobs(entries: Iterable[Entry]) -> Iterator[Violation]:
     """Queries for a job id the API never gave this key."""
     for entry in entries:
         if entry["path"] == "/api/v1/job/query" and entry.get("status") == 404:
+            sent = parse_qs(entry.get("query", ""), keep_blank_values=True).get("id", [""])
             hint = (
                 "the create response carries the id at data.job_id, not at the top level"
-                if "id=None" in entry.get("query", "") or "id=null" in entry.get("query", "")
+                if hints.placeholder_id(sent[0])
                 else "query with the data.job_id that create returned, with the same key"
             )
             yield Violation(entry["id"], "query.unknown_job", hint, _request(entry))

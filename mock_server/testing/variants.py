@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mock_server.jobs.scenarios import REASONS
+from mock_server.jobs.status import WORDS
 
 _STATUS_OF = {"429": 429, "500": 500, "503": 503, "504": 504, "3000": 502}
 _CODE_OF = {"429": 1302, "500": 5000, "503": 5001, "504": 5002, "3000": 3000}
@@ -31,11 +32,17 @@ class Variant:
     code: int | None = None
     error_status: str | None = None  # "200": every error answers HTTP 200 (None: as set)
     failed_status: int | None = None  # the status a failed job reports (None: as set, 3)
+    status_form: str | None = None  # "string": statuses as words (None: as set, numbers)
 
     @property
     def job_status(self) -> int:
         """The final status the job reports: 2, or the failed status (3 unless set)."""
         return 2 if self.outcome == "succeeded" else (self.failed_status or 3)
+
+    @property
+    def reported_status(self) -> int | str:
+        """The final status as the answers send it: `job_status`, or its word."""
+        return WORDS[self.job_status] if self.status_form == "string" else self.job_status
 
     def apply(self, mock: object) -> None:
         """Set this variant up on a `MockHandle` (duck-typed to avoid an import cycle)."""
@@ -44,6 +51,8 @@ class Variant:
             settings["error_status"] = self.error_status
         if self.failed_status is not None:
             settings["failed_status"] = self.failed_status
+        if self.status_form is not None:
+            settings["status_form"] = self.status_form
         mock.configure(**settings)  # type: ignore[attr-defined]
         if self.scenario:
             mock.scenario(self.scenario, count=None)  # type: ignore[attr-defined]
@@ -78,4 +87,14 @@ ALL: tuple[Variant, ...] = (
     # The first create answers HTTP 200 {"code": 5001, ...} (A-error-http-status): a client
     # that checks only the HTTP status reads a job_id that is not there.
     Variant("errors-as-200", fault="503", status=503, code=5001, error_status="200"),
+    # Statuses as words, "queued" ... "succeeded" / "failed" (A-status-strings): the official
+    # agent skills wait for status "succeeded"; a live check has not settled the form.
+    Variant("statuses-as-strings", status_form="string"),
+    Variant(
+        "statuses-as-strings-failed",
+        scenario="fail:content_policy",
+        outcome="failed",
+        reason=REASONS["content_policy"],
+        status_form="string",
+    ),
 )
