@@ -4,6 +4,8 @@ route has, never a change to a success answer. And the statuses-as-strings varia
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask.testing import FlaskClient
 from helpers import AUTH, advance, body, create, query
@@ -14,9 +16,9 @@ QUERY_ROUTE = "GET /api/v1/job/query?id="
 JOB_ID = "6a2753bc6797e45ded9f3025"  # Dapappa/paixao's default query id
 
 
-def _error(response: object, status: int, code: int) -> str:
-    assert response.status_code == status, response.get_data(as_text=True)  # type: ignore[attr-defined]
-    payload = response.json  # type: ignore[attr-defined]
+def _error(response: Any, status: int, code: int) -> str:
+    assert response.status_code == status, response.get_data(as_text=True)
+    payload = response.json
     assert set(payload) == {"code", "message", "info"} and payload["code"] == code
     text: str = payload["message"]
     assert payload["info"] == text

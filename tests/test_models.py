@@ -79,7 +79,8 @@ def test_every_model_accepts_its_example_with_its_price(served: FlaskClient, mod
     assert response.status_code == 200, response.json
     amount = response.json["data"]["amount"]
     assert amount == pricing.amount(SHIPPED[model], payload["args"])
-    assert float(amount) > 0
+    unpriced = SHIPPED[model].pricing.get("assumption") == "A-unpriced-models"
+    assert (float(amount) > 0) is not unpriced
     rules = [w["rule"] for w in warnings(response)]
     assert ("model.partial" in rules) is (model in PARTIAL)
 
@@ -276,14 +277,46 @@ def test_models_list_text_json_and_user_files(
 ) -> None:
     assert cli.main(["models", "list"]) == 0
     text = capsys.readouterr().out
-    assert "56 models (42 complete, 14 partial)" in text
+    assert "60 models (42 complete, 18 partial)" in text
     assert "kwaivgi/kling-o1/image-to-video" in text and "per second" in text
     assert cli.main(["models", "list", "--json", "--models-dir", str(models_dir)]) == 0
     rows = {row["model"]: row for row in json.loads(capsys.readouterr().out)}
-    assert len(rows) == 57
+    assert len(rows) == 61
     assert rows["acme/toy-1/text-to-image"]["user_file"] is True
     assert rows["kwaivgi/kling-o3/text-to-video"]["complete"] is False
     assert rows["shortapi/z-image/text-to-image"]["price_unit"] == "per megapixel"
+    assert rows["suno/suno-v5.5/generate"]["known_from"] == "client code"
+    assert rows["kwaivgi/kling-o3/text-to-video"]["known_from"] == "cut page"
+    assert rows["google/veo-3.1/image-to-video"]["known_from"] == "page"
+
+
+def test_models_show_prints_inputs_leniency_prices_and_sources(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["models", "show", "google/veo-3.1/image-to-video"]) == 0
+    text = capsys.readouterr().out
+    assert "facts from: page" in text
+    assert "https://shortapi.ai/models/google/veo-3.1/image-to-video/llms.txt" in text
+    assert (
+        'by default: may be left out: default "fast" applies, warned; --strict-args: required'
+        in text
+    )
+    assert "any other key: accepted, kept in args, an args.unknown_key warning" in text
+    assert 'mode="fast", resolution=["720p", "1080p"], audio=false: $0.08' in text
+    assert cli.main(["models", "show", "suno/suno-v5.5/generate", "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert (facts["known_from"], facts["complete"], facts["output"]) == (
+        "client code",
+        False,
+        "musics",
+    )
+    assert [i["name"] for i in facts["inputs"]] == ["mode", "title", "tags", "lyrics"]
+    assert facts["pricing"]["assumption"] == "A-unpriced-models"
+
+
+def test_models_show_of_an_unknown_id_suggests_one(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["models", "show", "google/veo-3.1/image-to-vide"]) == 2
+    assert "did you mean google/veo-3.1/image-to-video" in capsys.readouterr().err
 
 
 def test_readme_table_is_the_generated_one() -> None:
@@ -368,3 +401,32 @@ def test_serve_takes_a_models_dir_and_unknown_models(models_dir: Path, tmp_path:
     )
     assert done.returncode == 2
     assert "bad.json" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "vidu/vidu-q2/reference-to-video",
+        "suno/suno-v5.5/generate",
+        "google/nano-banana-pro/edit",
+        "alibaba/wan-2.6/reference-to-video",
+    ],
+)
+def test_model_without_a_page_runs_to_a_real_file_of_its_kind(
+    served: FlaskClient, model: str
+) -> None:
+    response = create(served, example(model))
+    assert response.status_code == 200, response.json
+    assert response.json["data"]["amount"] == "0"  # A-unpriced-models
+    job_id = response.json["data"]["job_id"]
+    advance(served, 3600)
+    data = query(served, job_id).json["data"]
+    output = SHIPPED[model].output
+    assert data["status"] == 2 and list(data["result"]) == [output]
+    url = data["result"][output][0]["url"]
+    with served.get(url.split("localhost", 1)[1]) as file:
+        assert file.status_code == 200
+        content = file.data
+    magic = {"videos": (4, b"ftyp"), "images": (0, b"\x89PNG"), "musics": (0, b"RIFF")}
+    offset, signature = magic[output]
+    assert content[offset : offset + len(signature)] == signature

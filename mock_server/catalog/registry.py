@@ -63,6 +63,7 @@ class ModelSpec:
     properties: frozenset[str] = frozenset()  # the args the file names
     required: frozenset[str] = frozenset()  # the args the page marks required
     sources: tuple[str, ...] = ()
+    known_from: str = "page"  # page, cut page, client code, sibling pages, id only
     known: bool = True  # False: synthesized for an id the catalogue does not hold
 
     def value(self, args: Mapping[str, Any], name: str) -> Any:
@@ -168,6 +169,7 @@ def spec_from_document(document: Mapping[str, Any], name: str) -> ModelSpec:
         properties=frozenset(properties),
         required=frozenset(document.get("required", ())),
         sources=tuple(block.get("sources", ())),
+        known_from=str(block.get("known_from") or ("page" if block["complete"] else "cut page")),
     )
 
 
@@ -284,6 +286,7 @@ def unknown_spec(model_id: str) -> ModelSpec:
         category=model_id.rsplit("/", 1)[-1],
         output=output,
         complete=False,
+        known_from="id only",
         media=_UNKNOWN_MEDIA.get(output, {}),
         known=False,
     )

@@ -1,9 +1,11 @@
 """``shortapi-mock models list``: the models the mock serves, as text, JSON or the README's
-markdown table (one generator for all three, so the README cannot drift: a test compares)."""
+markdown table (one generator for all three, so the README cannot drift: a test compares);
+``models show ID``: one model in full (`models_show`)."""
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
 from collections.abc import Iterable
@@ -13,17 +15,11 @@ from typing import Any
 from mock_server.catalog import registry
 from mock_server.catalog.registry import ModelSpec
 from mock_server.errors import ConfigError
-from mock_server.serve import models_import
+from mock_server.serve import models_import, models_show
 from mock_server.validation import rules
 
-UNITS = {
-    "second": "per second",
-    "request": "per request",
-    "image": "per image",
-    "megapixel": "per megapixel",
-    "base-plus-second": "base + per second",
-}
-COLUMNS = ("model", "category", "output", "price", "status")
+UNITS = models_show.UNITS
+COLUMNS = ("model", "category", "output", "price", "status", "facts from")
 
 
 def add_parser(commands: Any) -> None:
@@ -37,6 +33,14 @@ def add_parser(commands: Any) -> None:
     form = listing.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="one JSON object per model, a list")
     form.add_argument("--markdown", action="store_true", help="a markdown table (the README's)")
+    show = actions.add_parser(
+        "show", help="one model: its inputs, what leniency does with each, prices, sources"
+    )
+    show.add_argument("model", metavar="ID", help="the model id, e.g. google/veo-3.1/text-to-video")
+    show.add_argument(
+        "--models-dir", metavar="DIR", help="also load the model files of this folder"
+    )
+    show.add_argument("--json", action="store_true", help="as one JSON object")
     models_import.add_parser(actions)
 
 
@@ -61,6 +65,7 @@ def row(spec: ModelSpec, *, user: bool = False) -> dict[str, Any]:
         "price_unit": unit,
         "price_usd": price_range(spec),
         "complete": spec.complete,
+        "known_from": spec.known_from,
         "user_file": user,
     }
 
@@ -79,6 +84,7 @@ def _cells(item: dict[str, Any]) -> tuple[str, ...]:
         item["output"],
         f"${item['price_usd']} {item['price_unit']}",
         status + (", user file" if item["user_file"] else ""),
+        item["known_from"],
     )
 
 
@@ -119,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
     if args.models_dir and (problem := load(args.models_dir)):
         print(f"shortapi-mock: {problem}", file=sys.stderr)
         return 2
+    if args.models_command == "show":
+        return show(args.model, as_json=args.json)
     user = [m for m, spec in registry.MODELS.items() if registry.SHIPPED.get(m) is not spec]
     items = rows(registry.MODELS.values(), user)
     if args.json:
@@ -127,4 +135,22 @@ def run(args: argparse.Namespace) -> int:
         print(markdown(items), end="")
     else:
         print(text(items), end="")
+    return 0
+
+
+def show(model: str, *, as_json: bool) -> int:
+    """Print one model in full (``models show``); 2 with a hint when the id is not served."""
+    spec = registry.MODELS.get(model)
+    if spec is None:
+        close = difflib.get_close_matches(model, list(registry.MODELS), n=3, cutoff=0.5)
+        hint = f"; did you mean {' or '.join(close)}?" if close else ""
+        print(
+            f"shortapi-mock: no model {model!r}{hint} (shortapi-mock models list)", file=sys.stderr
+        )
+        return 2
+    facts = models_show.describe(spec)
+    print(
+        json.dumps(facts, indent=2, ensure_ascii=False) if as_json else models_show.text(facts),
+        end="\n" if as_json else "",
+    )
     return 0

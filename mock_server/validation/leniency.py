@@ -86,7 +86,7 @@ def what_leniency_does(spec: ModelSpec, key: str) -> str:
     if key in spec.required_defaults:
         return f"may be left out: default {json.dumps(spec.required_defaults[key])} applies, warned"
     if key in spec.required:
-        return "required in both modes"
+        return "required"
     if key in spec.defaults:
         return f"optional: default {json.dumps(spec.defaults[key])}"
     return "optional"
