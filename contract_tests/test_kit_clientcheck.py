@@ -13,6 +13,7 @@ from mock_server.testing import MockHandle, variants
 
 pytestmark = pytest.mark.kit
 MODEL = "kwaivgi/kling-o1/image-to-video"
+WORDS = {"queued": 0, "processing": 1, "succeeded": 2, "failed": 3}
 
 
 class TinyError(Exception):
@@ -63,6 +64,8 @@ class TinyClient:
         """Poll until the job ends (the per-poll clock moves it one step per query)."""
         for _ in range(10):
             data = self._call("GET", "/api/v1/job/query", params={"id": job_id})["data"]
+            if isinstance(data["status"], str):  # statuses as words (A-status-strings)
+                data["status"] = WORDS.get(data["status"], 3)
             if data["status"] == 2:
                 key = next(k for k in self.result_keys if k in data["result"])
                 return ClientResult(2, data["result"][key][0]["url"])
