@@ -243,3 +243,13 @@ def test_warnings_reach_the_journal_and_the_dashboard(lenient: FlaskClient) -> N
     }
     page = lenient.get(f"/_mock/ui/jobs/{job_id}").get_data(as_text=True)
     assert "args.unknown_key" in page and "unknown key &#39;width&#39;" in page
+
+
+def test_strict_args_option_reaches_serve_and_proxy_config() -> None:
+    from mock_server.serve import cli, proxy_cli
+
+    parser = cli.build_parser()
+    assert cli.app_config(parser.parse_args(["serve"]))["STRICT_ARGS"] is False
+    assert cli.app_config(parser.parse_args(["serve", "--strict-args"]))["STRICT_ARGS"] is True
+    proxy = parser.parse_args(["proxy", "--target", "http://127.0.0.1:9", "--strict-args"])
+    assert proxy_cli.proxy_config(proxy)["STRICT_ARGS"] is True
