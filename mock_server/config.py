@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "STRICT_ARGS": False,
     "RESULT_KEY": "auto",  # by output kind; or force images|videos|musics (A-result-key)
     "ERROR_STATUS": "http",  # or "200": errors answer HTTP 200 (A-error-http-status)
+    "STATUS_FORM": "number",  # or "string": statuses as words (A-status-strings)
     "QUEUED_SECONDS": 2.0,
     "PROCESSING_SECONDS": 8.0,
     "API_KEYS": None,  # None: any non-empty key works
@@ -95,6 +96,10 @@ def check(config: Mapping[str, Any]) -> None:
         )
     if config["RESULT_KEY"] not in RESULT_KEYS:
         raise ConfigError(f"unknown result key {config['RESULT_KEY']!r}; use one of {RESULT_KEYS}")
+    if config["STATUS_FORM"] not in STATUS_FORMS:
+        raise ConfigError(
+            f"STATUS_FORM must be one of {STATUS_FORMS}, not {config['STATUS_FORM']!r}"
+        )
     if config["ERROR_STATUS"] not in ERROR_STATUSES:
         raise ConfigError(
             f"unknown error status {config['ERROR_STATUS']!r}; use one of {ERROR_STATUSES}"
@@ -138,6 +143,7 @@ def runtime_from(config: Mapping[str, Any], wall: float) -> Runtime:
         strict_args=bool(config["STRICT_ARGS"]),
         result_key=config["RESULT_KEY"],
         error_status=config["ERROR_STATUS"],
+        status_form=config["STATUS_FORM"],
         queued_for=float(config["QUEUED_SECONDS"]),
         processing_for=float(config["PROCESSING_SECONDS"]),
         callback_events=config["CALLBACK_EVENTS"],

@@ -124,11 +124,13 @@ def test_python_example_creates_a_job_but_queries_id_none(mock: ServedMock, tmp_
     assert_create_accepted_with_doc_warnings(mock)
     # The doc's Python reads data.get("job_id") at the top level, but create answers
     # {"code": 0, "data": {"amount": ..., "job_id": ...}}: JOB_ID is None, the example
-    # queries ?id=None and prints the mock's 404 error envelope (code 1203, not found).
+    # queries ?id=None and prints the mock's 404 error envelope (code 1203, not found), whose
+    # text says where the id is (api/hints.py).
     answer = ast.literal_eval(printed.strip())
     assert set(answer) == {"code", "message", "info"}
     assert answer["code"] == 1203
-    assert "job not found: None" in answer["message"]
+    assert "no job has the id 'None', a placeholder" in answer["message"]
+    assert "the id is data.job_id, not a top-level job_id" in answer["message"]
     assert answer["info"] == answer["message"]
     [query] = journal(mock, "/api/v1/job/query")
     assert query["query"] == "id=None"

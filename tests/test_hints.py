@@ -97,3 +97,18 @@ def test_statuses_as_strings_answer_words_and_journal_numbers(client: FlaskClien
     assert [e["job_status"] for e in journal if e["path"] == "/api/v1/job/query"] == [0, 2]
     refused = client.post("/_mock/settings", json={"status_form": "words"})
     assert refused.status_code == 400
+
+
+def test_serve_status_form_option_sets_the_form() -> None:
+    from mock_server import close_app, create_app
+    from mock_server.serve import cli
+
+    config = cli.app_config(cli.build_parser().parse_args(["serve", "--status-form", "string"]))
+    assert config["STATUS_FORM"] == "string"
+    app = create_app({"STORE": "memory", "CLOCK": "manual", "STATUS_FORM": "string"})
+    try:
+        served = app.test_client()
+        job_id = create(served, body()).json["data"]["job_id"]
+        assert query(served, job_id).json["data"]["status"] == "queued"
+    finally:
+        close_app(app)

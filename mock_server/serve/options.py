@@ -16,7 +16,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mock_server.clock import MODES
-from mock_server.config import DEFAULTS, ERROR_STATUSES, PROFILES, RESULT_KEYS, UNKNOWN_MODELS
+from mock_server.config import (
+    DEFAULTS,
+    ERROR_STATUSES,
+    PROFILES,
+    RESULT_KEYS,
+    STATUS_FORMS,
+    UNKNOWN_MODELS,
+)
 from mock_server.proxy.settings import DEFAULTS as PROXY_DEFAULTS
 from mock_server.proxy.settings import LIVE_URL
 from mock_server.state.redis_conn import PASSWORD_ENV
@@ -192,6 +199,14 @@ SERVE: tuple[Option, ...] = (
         choices=ERROR_STATUSES,
         default=DEFAULTS["ERROR_STATUS"],
         help="the HTTP status of API errors: their own (default), or 200 with the non-zero code",
+    ),
+    option(
+        "--status-form",
+        "STATUS_FORM",
+        choices=STATUS_FORMS,
+        default=DEFAULTS["STATUS_FORM"],
+        help="job statuses as numbers (default) or as words, queued/processing/succeeded/"
+        "failed (the statuses-as-strings variant)",
     ),
     replace(MODELS_DIR, key="MODELS_DIR"),
     option("--queued-seconds", "QUEUED_SECONDS", type=float, default=DEFAULTS["QUEUED_SECONDS"]),
