@@ -169,7 +169,7 @@ import mock_server.jobs.lifecycle
 def test_mock_breaks(shortapi_mock, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("broken lifecycle")
-    monkeypatch.setattr(mock_server.jobs.lifecycle, "job_data", boom)
+    monkeypatch.setattr(mock_server.jobs.lifecycle, "data_for", boom)
     job_id = submit(shortapi_mock.base_url, shortapi_mock.headers)["data"]["job_id"]
     query(shortapi_mock.base_url, shortapi_mock.headers, job_id)
 """,
@@ -291,7 +291,7 @@ def test_every_variant(shortapi_mock, shortapi_variant):
 """
     run(pytester, source).assert_outcomes(passed=1)
     result = run(pytester, source, "--shortapi-variants", "-v")
-    result.assert_outcomes(passed=12)
+    result.assert_outcomes(passed=14)
     result.stdout.fnmatch_lines(
         [
             "*[[]succeeded[]]*",
@@ -301,6 +301,7 @@ def test_every_variant(shortapi_mock, shortapi_variant):
             "*create-503-once*",
             "*create-3000-once*",
             "*errors-as-200*",
+            "*statuses-as-strings*",
         ]
     )
 
@@ -325,7 +326,7 @@ def test_result(shortapi_mock, shortapi_variant):
     assert list(result) == [expected]
 """,
     )
-    result.assert_outcomes(passed=2, skipped=10)
+    result.assert_outcomes(passed=2, skipped=12)
 
 
 def test_errors_as_200_catches_a_client_that_checks_only_the_http_status(
@@ -364,7 +365,7 @@ def test_create(shortapi_mock, shortapi_variant, submit):
 """,
         "-v",
     )
-    result.assert_outcomes(passed=1, failed=1, skipped=22)
+    result.assert_outcomes(passed=1, failed=1, skipped=26)
     result.stdout.fnmatch_lines(["*errors-as-200-naive_submit*FAILED*", "*KeyError: 'data'*"])
 
 
@@ -394,7 +395,7 @@ def test_wait(shortapi_mock, shortapi_variant, final):
 """,
         "-v",
     )
-    result.assert_outcomes(passed=1, failed=1, skipped=22)
+    result.assert_outcomes(passed=1, failed=1, skipped=26)
     result.stdout.fnmatch_lines(["*failed-status-4-is-3*FAILED*", "*TimeoutError: still 4*"])
 
 
