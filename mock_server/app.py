@@ -15,6 +15,7 @@ from mock_server.api import (
     dashboard,
     envelope,
     files,
+    forwarded,
     journal,
     replay,
     routes,
@@ -62,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["REPLAY_FILE"]:  # serve --replay: recorded jobs answer as recorded
         replay.init_app(app, app.config["REPLAY_FILE"])
     app.wsgi_app = DropConnection(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = forwarded.ForwardedProto(app.wsgi_app)  # type: ignore[method-assign]
     app.register_blueprint(routes.bp)
     app.register_blueprint(files.bp)
     app.register_blueprint(uploads.bp)

@@ -14,7 +14,7 @@ from typing import Any
 
 from mock_server.contract import runner
 from mock_server.errors import ConfigError
-from mock_server.serve import models_cli, options, proxy_cli
+from mock_server.serve import models_cli, options, proxy_cli, run_cli
 from mock_server.state.redis_conn import is_redis_url, redact
 from mock_server.version import __version__
 
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     models_cli.add_parser(commands)
     proxy_cli.add_parser(commands)
+    run_cli.add_parsers(commands)
     return parser
 
 
@@ -159,6 +160,9 @@ def start_workers(config: dict[str, Any], args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``shortapi-mock`` command."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] and argv[0] in run_cli.COMMANDS:  # they take a command line after --
+        return run_cli.main(argv)
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)  # extra: pytest arguments of `contract`
     if args.command == "contract":

@@ -3,17 +3,19 @@ behaviour lives in `mock_server.testing` (`markers.py` applies options and marke
 
 Fixtures: ``shortapi_mock`` (a threaded server on a random loopback port, once per session,
 reset before each test), ``shortapi_responses`` and ``shortapi_httpx`` (no socket: requests or
-httpx calls to https://api.shortapi.ai go into the app), ``shortapi_variant``,
-``shortapi_receiver``. A test whose client broke the contract fails at teardown (warnings go
-in the terminal summary); opt out with ``@pytest.mark.shortapi(check=False)``,
-``shortapi_mock.expect_violations()`` or ``--shortapi-check=off``.
+httpx calls to https://api.shortapi.ai go into the app), ``shortapi_subprocess_env`` (the
+environment that sends a child process's requests for https://api.shortapi.ai to
+``shortapi_mock``), ``shortapi_variant``, ``shortapi_receiver``. A test whose client broke
+the contract fails at teardown (warnings go in the terminal summary); opt out with
+``@pytest.mark.shortapi(check=False)``, ``shortapi_mock.expect_violations()`` or
+``--shortapi-check=off``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager as ContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask import Flask
@@ -23,6 +25,9 @@ from mock_server.clock import MODES
 from mock_server.config import ERROR_STATUSES, PROFILES, RESULT_KEYS, load_models_dir
 from mock_server.testing import markers, variants
 from mock_server.testing.receiver import CallbackReceiver
+
+if TYPE_CHECKING:
+    from mock_server.intercept import Interception
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -107,6 +112,27 @@ def shortapi_mock(
     markers.prepare(handle, request)
     yield handle
     markers.finish(handle, request)
+
+
+@pytest.fixture(scope="session")
+def shortapi_interception(
+    shortapi_server: testing.ThreadedServer,
+) -> Iterator[Interception]:
+    """The intercepting proxy in front of the session's served mock, once per session."""
+    from mock_server.intercept import Interception  # cryptography: loaded only when used
+
+    with Interception(shortapi_server.base_url) as interception:
+        yield interception
+
+
+@pytest.fixture
+def shortapi_subprocess_env(
+    shortapi_mock: testing.MockHandle, shortapi_interception: Interception
+) -> dict[str, str]:
+    """The environment for ``subprocess.run(..., env=...)``: the child's requests to
+    https://api.shortapi.ai reach this test's mock (journal, client checks), its other HTTPS
+    still verifies; SHORTAPI_KEY is the test's key."""
+    return {**shortapi_interception.environment(), "SHORTAPI_KEY": shortapi_mock.api_key}
 
 
 @pytest.fixture(scope="session")

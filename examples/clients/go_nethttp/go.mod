@@ -1,0 +1,3 @@
+module example.com/shortapi-go
+
+go 1.19
