@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 SERVE_STAMP := $(VENV)/.serve-stamp
 ARGS ?=
 
-.PHONY: serve test lint chromium redis bench fuzz videos clean
+.PHONY: serve test lint chromium redis clients bench fuzz videos clean
 
 # `make serve` installs the package alone (what serving needs; the package's own dependencies
 # include the pytest plugin's and the contract kit's); `make test` adds the dev tools (ruff,
@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint chromium redis  ## lint, type-check and run every test
+test: lint chromium redis clients  ## lint, type-check and run every test
 	$(BIN)/python -m pytest
 
 # The contract suite (contract_tests/, run by `shortapi-mock contract`): against the in-process
@@ -81,6 +81,13 @@ REDIS_SERVER := /usr/bin/redis-server
 redis:
 	$(call debian_package,redis,redis-server,$(REDIS_SERVER),the Redis store tests,redis-server)
 
+# `shortapi-mock run` is tested with real programs in each language (tests/test_run_cli.py):
+# Node's fetch, Go's net/http and curl, from Debian.
+clients:
+	$(call debian_package,clients,nodejs,/usr/bin/node,the Node client tests,node)
+	$(call debian_package,clients,golang-go,/usr/bin/go,the Go client tests,go)
+	$(call debian_package,clients,curl,/usr/bin/curl,the curl client tests,curl)
+
 bench: $(STAMP)  ## wrk against the served mock and Prism; figures to reports/bench.json
 	$(BIN)/python bench/run.py $(ARGS)
 	$(BIN)/python bench/callbacks.py
@@ -90,6 +97,7 @@ bench: $(STAMP)  ## wrk against the served mock and Prism; figures to reports/be
 	$(BIN)/python bench/backlog.py
 	$(BIN)/python bench/catalog.py
 	$(BIN)/python bench/stores.py
+	$(BIN)/python bench/intercept.py
 
 fuzz: $(STAMP)  ## the fuzz property over 100k requests; figures to reports/fuzz.json
 	$(BIN)/python bench/fuzz.py $(ARGS)

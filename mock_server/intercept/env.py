@@ -102,7 +102,6 @@ def intercept_variables(
     variables.update(dict.fromkeys(CA_VARIABLES, str(bundle)))
     node_options = environ.get("NODE_OPTIONS", "")
     variables["NODE_OPTIONS"] = f"{node_options} --import={preload.as_uri()}".strip()
-    variables["NODE_USE_ENV_PROXY"] = "1"  # Node 24+: fetch and http(s) honour the proxy
     variables["SHORTAPI_MOCK_PROXY"] = proxy_url  # read by the Node preload
     variables["SHORTAPI_MOCK_HOSTS"] = ",".join(hosts)
     variables["SHORTAPI_MOCK_URL"] = mock_url  # the mock itself, for a client that asks

@@ -317,6 +317,7 @@ class InterceptProxy:
         try:
             opener = socket.create_connection if route.to_mock else self._open
             upstream: socket.socket = opener((up.host, up.port), CONNECT_TIMEOUT)
+            upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if up.scheme == "https":
                 upstream = ssl.create_default_context().wrap_socket(
                     upstream, server_hostname=up.host
