@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 from flask.testing import FlaskClient
+
+from mock_server import close_app, create_app
+from mock_server.testing import ThreadedServer
 
 MODEL = "kwaivgi/kling-o1/image-to-video"
 KEY = "test-key-1"
@@ -38,3 +43,14 @@ def advance(client: FlaskClient, seconds: float) -> None:
     """Move the manual clock."""
     response = client.post("/_mock/clock/advance", json={"seconds": seconds})
     assert response.status_code == 200, response.json
+
+
+@contextlib.contextmanager
+def served_in_thread(clock: str = "per-poll") -> Iterator[ThreadedServer]:
+    """Serve a mock (memory store, `clock`) on a loopback port in this process."""
+    app = create_app({"STORE": "memory", "CLOCK": clock})
+    try:
+        with ThreadedServer(app) as server:
+            yield server
+    finally:
+        close_app(app)

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import requests
 from cryptography import x509
+from helpers import served_in_thread
 
 from mock_server import close_app, create_app
 from mock_server.intercept import Interception, env, proxy
@@ -35,10 +36,8 @@ IMAGE = {
 @pytest.fixture(scope="module")
 def served() -> Iterator[ThreadedServer]:
     """The mock on a loopback port, per-poll clock (each query moves a job one step)."""
-    app = create_app({"STORE": "memory", "CLOCK": "per-poll"})
-    with ThreadedServer(app) as server:
+    with served_in_thread() as server:
         yield server
-    close_app(app)
 
 
 @pytest.fixture(scope="module")

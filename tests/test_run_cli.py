@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from helpers import served_in_thread
 from serving import MODULE_COMMAND
 
-from mock_server import close_app, create_app
 from mock_server.testing import ThreadedServer
 
 pytestmark = pytest.mark.slow
@@ -74,6 +74,15 @@ def wait_for_no_process(mark: str, timeout: float = 15.0, *, named: bytes = b"")
     while (still := left()) and time.monotonic() < deadline:
         time.sleep(0.1)
     return still
+
+
+def start_run(program: str, mark: str) -> subprocess.Popen[bytes]:
+    """Start ``shortapi-mock run -- python -c PROGRAM`` (a mock of its own), marked."""
+    return subprocess.Popen(
+        [*MODULE_COMMAND, "run", "--", sys.executable, "-c", program],
+        env={**os.environ, MARK: mark},
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def wait_for_file(path: Path, process: subprocess.Popen[bytes]) -> None:
@@ -171,10 +180,8 @@ def test_a_go_program_using_net_http(go_client: Path) -> None:
 @pytest.fixture(scope="module")
 def served() -> Iterator[ThreadedServer]:
     """A mock served by this test process, for `--mock URL` (per-poll clock)."""
-    app = create_app({"STORE": "memory", "CLOCK": "per-poll"})
-    with ThreadedServer(app) as server:
+    with served_in_thread() as server:
         yield server
-    close_app(app)
 
 
 @pytest.mark.parametrize(
@@ -217,11 +224,7 @@ def test_signals_reach_the_program_and_everything_stops(tmp_path: Path) -> None:
         "time.sleep(60)\n"
     )
     mark = uuid.uuid4().hex
-    with subprocess.Popen(
-        [*MODULE_COMMAND, "run", "--", sys.executable, "-c", program],
-        env={**os.environ, MARK: mark},
-        stderr=subprocess.DEVNULL,
-    ) as process:
+    with start_run(program, mark) as process:
         try:
             wait_for_file(ready, process)
             process.send_signal(signal.SIGTERM)
@@ -235,11 +238,7 @@ def test_a_killed_run_takes_its_mock_with_it(tmp_path: Path) -> None:
     ready = tmp_path / "ready"
     program = f"import pathlib, time; pathlib.Path({str(ready)!r}).touch(); time.sleep(60)"
     mark = uuid.uuid4().hex
-    with subprocess.Popen(
-        [*MODULE_COMMAND, "run", "--", sys.executable, "-c", program],
-        env={**os.environ, MARK: mark},
-        stderr=subprocess.DEVNULL,
-    ) as process:
+    with start_run(program, mark) as process:
         wait_for_file(ready, process)
         process.kill()  # SIGKILL: no clean-up of ours runs
     try:  # the program is orphaned, as under a shell; the mock is not
