@@ -323,3 +323,16 @@ def test_no_proxy_keeps_entries_that_spare_other_hosts() -> None:
     assert env.no_proxy({"no_proxy": "corp.example, shortapi.ai"}, ["api.shortapi.ai"]) == (
         "localhost,127.0.0.1,::1,corp.example"
     )
+
+
+def test_what_is_not_http_gets_a_400_envelope(interception: Interception) -> None:
+    assert interception.proxy is not None
+    port = int(interception.proxy.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        raw.sendall(b"HELLO THERE\r\n\r\n")
+        answer = b""
+        while chunk := raw.recv(4096):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    assert json.loads(body)["code"] == 1200

@@ -20,7 +20,7 @@ from typing import Protocol
 
 import h11
 
-from mock_server.errors import UNAVAILABLE
+from mock_server.errors import BAD_REQUEST, UNAVAILABLE
 
 CHUNK = 64 * 1024  # bytes read or sent at once
 MAX_HEAD = 64 * 1024  # bytes of a request or response line and headers
@@ -112,14 +112,27 @@ def forwarded_headers(headers: Iterable[tuple[bytes, bytes]]) -> Headers:
 
 
 def envelope_response(status: int, text: str) -> tuple[h11.Response, bytes]:
-    """Return an answer in the API's error envelope (code 5001 for a 502)."""
-    payload = json.dumps({"code": UNAVAILABLE, "message": text, "info": text}).encode()
+    """Return an answer in the API's error envelope (code 5001 for a 5xx, else 1200)."""
+    code = UNAVAILABLE if status >= 500 else BAD_REQUEST
+    payload = json.dumps({"code": code, "message": text, "info": text}).encode()
     headers = [
         (b"Content-Type", b"application/json"),
         (b"Content-Length", str(len(payload)).encode()),
         (b"X-Mock-Intercept", b"error"),
     ]
     return h11.Response(status_code=status, headers=headers), payload
+
+
+def refuse(conn: h11.Connection, stream: Stream, error: h11.RemoteProtocolError) -> None:
+    """Answer a request that is not HTTP/1.1 h11 can read with a 4xx envelope, if the
+    connection can still carry one (the caller closes it after)."""
+    status = error.error_status_hint if 400 <= error.error_status_hint < 500 else 400
+    response, payload = envelope_response(
+        status, f"shortapi-mock intercept: not a request it can read: {error}"
+    )
+    with contextlib.suppress(h11.LocalProtocolError, OSError):
+        stream.sendall(conn.send(response) + (conn.send(h11.Data(data=payload)) or b""))
+        stream.sendall(conn.send(h11.EndOfMessage()) or b"")
 
 
 def answer(conn: h11.Connection, stream: Stream, status: int, text: str) -> None:

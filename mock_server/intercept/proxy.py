@@ -155,7 +155,11 @@ class InterceptProxy:
             except OSError:  # stopped
                 self._slots.release()
                 return
-            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+            try:
+                threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+            except RuntimeError:  # no thread to be had: this client waits for none
+                sock.close()
+                self._slots.release()
 
     def _serve(self, client: socket.socket) -> None:
         try:
@@ -170,7 +174,11 @@ class InterceptProxy:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.settimeout(HEAD_TIMEOUT)
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=http1.MAX_HEAD)
-        event = http1.next_event(conn, sock)
+        try:
+            event = http1.next_event(conn, sock)
+        except h11.RemoteProtocolError as error:
+            http1.refuse(conn, sock, error)
+            return
         if isinstance(event, h11.Request) and event.method == b"CONNECT":
             self._connect(conn, sock, event)
         elif isinstance(event, h11.Request):
@@ -248,6 +256,20 @@ class InterceptProxy:
         tunnel: str | None,
     ) -> None:
         """Serve requests on `stream` until the client or an answer closes it."""
+        try:
+            self._serve_requests(conn, stream, event, scheme=scheme, tunnel=tunnel)
+        except h11.RemoteProtocolError as error:
+            http1.refuse(conn, stream, error)
+
+    def _serve_requests(
+        self,
+        conn: h11.Connection,
+        stream: http1.Stream,
+        event: h11.Request,
+        *,
+        scheme: str,
+        tunnel: str | None,
+    ) -> None:
         while True:
             route = self._route(event, scheme, tunnel)
             if isinstance(route, str):
@@ -302,10 +324,11 @@ class InterceptProxy:
         headers: http1.Headers,
         authority: str | None,
     ) -> Route:
-        skip = {b"x-forwarded-proto", b"host"} if authority else {b"x-forwarded-proto"}
-        kept = [(n, v) for n, v in headers if n.lower() not in skip]
-        if authority:
-            kept.insert(0, (b"Host", authority.encode()))
+        """Route to the mock, with the Host the client meant (`authority`, else its own Host
+        header, else `host`) and the scheme it used in X-Forwarded-Proto."""
+        own = request_header(headers, "Host")
+        kept = [(n, v) for n, v in headers if n.lower() not in (b"x-forwarded-proto", b"host")]
+        kept.insert(0, (b"Host", (authority or own or host).encode()))
         kept += [(b"X-Forwarded-Proto", scheme.encode()), (b"Connection", b"close")]
         return Route(self.mock, (self.mock.prefix + target).encode(), kept, True)
 

@@ -17,7 +17,12 @@ from types import FrameType
 
 STARTUP_TIMEOUT = 60.0  # seconds for the mock's banner
 STOP_TIMEOUT = 10.0  # seconds after SIGTERM before SIGKILL
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1)
+# (Windows has only the first two; there `run` forwards those.)
+FORWARDED = tuple(
+    getattr(signal, name)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1")
+    if hasattr(signal, name)
+)
 _BANNER = re.compile(r"serving on (http://\S+)")
 # The mock dies with us even when we are killed outright (SIGKILL): Linux's parent-death
 # signal, set before `serve` starts; the ppid check covers a parent gone before the prctl.
@@ -80,6 +85,14 @@ class MockProcess:
 
     def stop(self) -> None:
         """SIGTERM the mock's process group, then SIGKILL it if it lingers."""
+        if not hasattr(os, "killpg"):  # Windows: the process alone
+            self.process.terminate()
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(STOP_TIMEOUT)
+            return
         for sig in (signal.SIGTERM, signal.SIGKILL):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.process.pid, sig)
@@ -120,7 +133,7 @@ def forwarding_signals(child: subprocess.Popen[bytes]) -> Iterator[None]:
     from_terminal = _terminal_foreground()
 
     def forward(signum: int, frame: FrameType | None) -> None:
-        if from_terminal and signum in (signal.SIGINT, signal.SIGQUIT):
+        if from_terminal and signum in (signal.SIGINT, getattr(signal, "SIGQUIT", None)):
             return
         with contextlib.suppress(ProcessLookupError):
             child.send_signal(signum)

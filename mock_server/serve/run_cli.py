@@ -18,15 +18,22 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from mock_server.intercept import DEFAULT_HOSTS, Interception
-from mock_server.intercept.env import FORMATS, private_folder, render
 from mock_server.serve import processes
+
+if TYPE_CHECKING:
+    from mock_server.intercept import Interception
+
+# Spelled here, not imported: the proxy's modules (cryptography, h11) load only when used.
+DEFAULT_HOSTS = ("api.shortapi.ai",)
+FORMATS = ("shell", "dotenv", "json")
 
 COMMANDS = ("run", "intercept", "env")
 STATE_FILE = Path(".shortapi-mock/intercept.json")
@@ -102,6 +109,7 @@ def main(argv: Sequence[str]) -> int:
         return print_env(env_parser().parse_args(rest))
     if command == "run":
         if "--" not in rest:
+            run_parser().parse_known_args(rest)  # --help still helps
             run_parser().error(f"give the command after --: {_USAGE}")
         cut = rest.index("--")
         rest, child = rest[:cut], rest[cut + 1 :]
@@ -115,25 +123,23 @@ def main(argv: Sequence[str]) -> int:
         parser.error(
             f"serve options ({' '.join(serve_args)}) are for a mock started here, not --mock"
         )
-    if not args.mock:
-        _check_serve_options(serve_args)
-    return _run(args, serve_args, child)
+    serve = None if args.mock else _serve_options(serve_args)
+    return _run(args, serve_args, _hosts(args, serve), child)
 
 
-def _check_serve_options(serve_args: list[str]) -> None:
-    """Exit 2 with serve's own message on an option serve would refuse (before starting)."""
+def _serve_options(serve_args: list[str]) -> argparse.Namespace:
+    """Parse serve's options as serve would; exit 2 with serve's message on a bad one (before
+    anything starts)."""
     from mock_server.serve import cli
 
-    cli.build_parser().parse_args(["serve", *serve_args])
+    return cli.build_parser().parse_args(["serve", *serve_args])
 
 
-def _hosts(args: argparse.Namespace, serve_args: list[str]) -> list[str]:
+def _hosts(args: argparse.Namespace, serve: argparse.Namespace | None) -> list[str]:
     hosts = [*DEFAULT_HOSTS, *args.intercept_host]
-    if "--public-url" in serve_args:  # its result links too
-        index = serve_args.index("--public-url") + 1
-        public = urlsplit(serve_args[index]).hostname if index < len(serve_args) else None
-        if public and public not in ("localhost", "127.0.0.1", "::1"):
-            hosts.append(public)
+    public = urlsplit(serve.public_url).hostname if serve and serve.public_url else None
+    if public and public not in ("localhost", "127.0.0.1", "::1"):
+        hosts.append(public)  # the result links' host
     return hosts
 
 
@@ -143,6 +149,8 @@ def _mock(args: argparse.Namespace, serve_args: list[str]) -> Iterator[str]:
     if args.mock:
         yield args.mock.rstrip("/")
         return
+    from mock_server.intercept.env import private_folder
+
     folder = private_folder("shortapi-mock-store-")
     defaults = ["--host", "127.0.0.1", "--port", "0", "--store", f"sqlite:{folder}/state.db"]
     try:
@@ -164,18 +172,21 @@ def _say(args: argparse.Namespace, text: str) -> None:
         print(f"shortapi-mock {text}", file=sys.stderr, flush=True)
 
 
-def _run(args: argparse.Namespace, serve_args: list[str], child: list[str]) -> int:
+def _run(
+    args: argparse.Namespace, serve_args: list[str], hosts: list[str], child: list[str]
+) -> int:
+    from mock_server.intercept import Interception
+
     try:
         with (
             _mock(args, serve_args) as mock_url,
-            Interception(mock_url, hosts=_hosts(args, serve_args)) as interception,
+            Interception(mock_url, hosts=hosts) as interception,
         ):
-            hosts = ", ".join(interception.hosts)
             assert interception.proxy is not None
             _say(
                 args,
-                f"{'run' if child else 'intercept'}: {hosts} -> the mock at {mock_url} "
-                f"(dashboard {mock_url}/_mock/ui), through {interception.proxy.url}",
+                f"{'run' if child else 'intercept'}: {', '.join(hosts)} -> the mock at "
+                f"{mock_url} (dashboard {mock_url}/_mock/ui), through {interception.proxy.url}",
             )
             if child:
                 return processes.run_child(child, interception.environment())
@@ -191,6 +202,8 @@ def _hold(args: argparse.Namespace, interception: Interception) -> int:
     STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
     STATE_FILE.touch(mode=0o600)
     STATE_FILE.write_text(json.dumps(state, indent=2) + "\n")
+    from mock_server.intercept.env import render
+
     sys.stdout.write(render(interception.variables, args.format))
     sys.stdout.flush()
     _say(args, 'intercept: in another shell, eval "$(shortapi-mock env)"; Ctrl-C stops')
@@ -199,7 +212,7 @@ def _hold(args: argparse.Namespace, interception: Interception) -> int:
     def stop(signum: int, frame: object) -> None:
         stopped.set()
 
-    handlers = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    handlers = {s: signal.signal(s, stop) for s in processes.FORWARDED[:3]}
     try:
         while not stopped.wait(3600):
             pass
@@ -214,10 +227,14 @@ def _hold(args: argparse.Namespace, interception: Interception) -> int:
 
 def print_env(args: argparse.Namespace) -> int:
     """Print the running intercept's variables; 1 when none runs."""
+    from mock_server.intercept.env import render
+
     try:
         state = json.loads(args.state.read_text())
         os.kill(int(state["pid"]), 0)
         variables = state["variables"]
+        proxy = urlsplit(variables["HTTPS_PROXY"])
+        socket.create_connection((proxy.hostname, proxy.port), timeout=5).close()
     except (OSError, ValueError, KeyError, TypeError):
         print(
             f"shortapi-mock env: no shortapi-mock intercept is running here ({args.state}); "
