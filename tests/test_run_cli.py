@@ -234,15 +234,21 @@ def test_signals_reach_the_program_and_everything_stops(tmp_path: Path) -> None:
     assert wait_for_no_process(mark) == []
 
 
-def test_a_killed_run_takes_its_mock_with_it(tmp_path: Path) -> None:
+def test_a_killed_run_takes_its_mock_and_files_with_it(tmp_path: Path) -> None:
     ready = tmp_path / "ready"
-    program = f"import pathlib, time; pathlib.Path({str(ready)!r}).touch(); time.sleep(60)"
+    program = (
+        "import os, pathlib, time\n"
+        f"pathlib.Path({str(ready)!r}).write_text(os.environ['SSL_CERT_FILE'])\n"
+        "time.sleep(60)\n"
+    )
     mark = uuid.uuid4().hex
     with start_run(program, mark) as process:
         wait_for_file(ready, process)
         process.kill()  # SIGKILL: no clean-up of ours runs
+    folder = Path(ready.read_text()).parent.parent  # the run's: store, CA bundle, leaf keys
     try:  # the program is orphaned, as under a shell; the mock is not
         assert wait_for_no_process(mark, named=b"mock_server") == []
+        assert not folder.exists()
     finally:
         for pid in marked_processes(mark):
             os.kill(pid, signal.SIGKILL)

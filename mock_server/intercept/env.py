@@ -12,6 +12,7 @@ import os
 import shlex
 import shutil
 import ssl
+import tempfile
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -124,10 +125,8 @@ def child_environment(variables: Mapping[str, str], environ: Mapping[str, str]) 
     return {**environ, **variables}
 
 
-def private_folder(prefix: str = "shortapi-mock-") -> Path:
+def private_folder(prefix: str = "shortapi-mock-", *, parent: Path | None = None) -> Path:
     """Make a folder only this user can enter (0700) for the run's CA and keys."""
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     os.chmod(folder, 0o700)
     return folder

@@ -24,18 +24,20 @@ class Interception:
         hosts: Iterable[str] = DEFAULT_HOSTS,
         environ: Mapping[str, str] | None = None,
         open_connection: Opener = socket.create_connection,
+        parent: Path | None = None,
     ) -> None:
         self.mock_url = mock_url.rstrip("/")
         self.hosts = tuple(dict.fromkeys(h.lower() for h in hosts))
         self._environ = dict(os.environ if environ is None else environ)
         self._open = open_connection
+        self._parent = parent  # where the private folder is made (default: the temp dir)
         self.folder: Path | None = None
         self.proxy: InterceptProxy | None = None
         self.variables: dict[str, str] = {}
 
     def start(self) -> Interception:
         """Make the CA and bundle, start the proxy."""
-        self.folder = env.private_folder()
+        self.folder = env.private_folder(parent=self._parent)
         try:
             ca = CertificateAuthority(self.folder)
             bundle = env.write_bundle(self.folder, ca.cert_path, self._environ)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from types import FrameType
 
 STARTUP_TIMEOUT = 60.0  # seconds for the mock's banner
@@ -26,15 +27,23 @@ FORWARDED = tuple(
 _BANNER = re.compile(r"serving on (http://\S+)")
 # The mock dies with us even when we are killed outright (SIGKILL): Linux's parent-death
 # signal, set before `serve` starts; the ppid check covers a parent gone before the prctl.
+# Then it removes the run's folder (its store, the CA bundle, the leaf keys), which we can
+# no longer do; only the mock's own process does (gunicorn's forked workers unwind this
+# stack too when they exit).
 _GUARDED_SERVE = """
-import os, runpy, signal, sys
+import os, runpy, shutil, signal, sys
+parent, folder, me = int(sys.argv[1]), sys.argv[2], os.getpid()
 if sys.platform.startswith("linux"):
     import ctypes
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    if os.getppid() != int(sys.argv[1]):
+    if os.getppid() != parent:
         sys.exit(0)
-sys.argv = ["shortapi-mock", *sys.argv[2:]]
-runpy.run_module("mock_server", run_name="__main__", alter_sys=True)
+sys.argv = ["shortapi-mock", *sys.argv[3:]]
+try:
+    runpy.run_module("mock_server", run_name="__main__", alter_sys=True)
+finally:
+    if folder and os.getpid() == me:
+        shutil.rmtree(folder, ignore_errors=True)
 """
 
 
@@ -45,8 +54,11 @@ class MockStartError(RuntimeError):
 class MockProcess:
     """`shortapi-mock serve ARGS` in a subprocess, until `stop()`."""
 
-    def __init__(self, serve_args: Sequence[str]) -> None:
-        command = [sys.executable, "-c", _GUARDED_SERVE, str(os.getpid()), "serve", *serve_args]
+    def __init__(self, serve_args: Sequence[str], *, folder: Path | None = None) -> None:
+        """Start ``serve serve_args``; `folder` is removed when the mock ends, however the
+        caller ended."""
+        guard = [str(os.getpid()), str(folder or "")]
+        command = [sys.executable, "-c", _GUARDED_SERVE, *guard, "serve", *serve_args]
         self.process = subprocess.Popen(
             command,
             stdout=subprocess.PIPE,

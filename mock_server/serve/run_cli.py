@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -144,27 +145,25 @@ def _hosts(args: argparse.Namespace, serve: argparse.Namespace | None) -> list[s
 
 
 @contextlib.contextmanager
-def _mock(args: argparse.Namespace, serve_args: list[str]) -> Iterator[str]:
-    """Yield the mock's URL: --mock's, or that of a `serve` started (and stopped) here."""
+def _mock(args: argparse.Namespace, serve_args: list[str]) -> Iterator[tuple[str, Path | None]]:
+    """Yield the mock's URL, and the private folder the run keeps its files in: --mock's URL
+    (and no folder), or that of a `serve` started here, whose store is in the folder."""
     if args.mock:
-        yield args.mock.rstrip("/")
+        yield args.mock.rstrip("/"), None
         return
     from mock_server.intercept.env import private_folder
 
-    folder = private_folder("shortapi-mock-store-")
+    folder = private_folder("shortapi-mock-run-")
     defaults = ["--host", "127.0.0.1", "--port", "0", "--store", f"sqlite:{folder}/state.db"]
     try:
-        mock = processes.MockProcess([*defaults, *serve_args])  # the user's options win
+        # the user's options win; the mock removes the folder when it ends, even if we die
+        mock = processes.MockProcess([*defaults, *serve_args], folder=folder)
         try:
-            yield mock.url
+            yield mock.url, folder
         finally:
             mock.stop()
     finally:
-        for name in ("state.db", "state.db-wal", "state.db-shm", "state.db.lock"):
-            with contextlib.suppress(FileNotFoundError):
-                (folder / name).unlink()
-        with contextlib.suppress(OSError):
-            folder.rmdir()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
@@ -179,8 +178,8 @@ def _run(
 
     try:
         with (
-            _mock(args, serve_args) as mock_url,
-            Interception(mock_url, hosts=hosts) as interception,
+            _mock(args, serve_args) as (mock_url, folder),
+            Interception(mock_url, hosts=hosts, parent=folder) as interception,
         ):
             assert interception.proxy is not None
             _say(
