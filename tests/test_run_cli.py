@@ -120,7 +120,8 @@ def needs(program: str, package: str) -> str:
 
 @pytest.fixture(scope="session")
 def node() -> str:
-    path = needs("node", "nodejs")
+    """Debian's node, or the one SHORTAPI_TEST_NODE names (to try another release)."""
+    path = os.environ.get("SHORTAPI_TEST_NODE") or needs("node", "nodejs")
     version = subprocess.run([path, "--version"], capture_output=True, text=True).stdout
     major = int(version.strip().lstrip("v").split(".")[0])
     if major < 20:
