@@ -1,7 +1,8 @@
 """Per-test overhead of each pytest fixture (setup + teardown, median over N tests), and
 the wall time of a test that runs a 10-second job to success and receives its callback; and
-the result media: the video fixtures' total size, the time to make one image per resolution
-class and format (uncached), the song and cover sizes (``--media-only`` for just those).
+the result media: the bytes the video blocks ship, the time and memory to make the first
+video of each kind (uncached, then cached), one image per resolution class and format
+(uncached), the song and cover sizes (``--media-only`` for just those).
 
 Runs pytest in a subprocess on generated test files; a tiny plugin records phase times.
 """
@@ -17,14 +18,20 @@ import sys
 import tempfile
 import textwrap
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # see bench/__init__.py
 from bench.common import write_json
-from mock_server.data import media, schemas
+from mock_server.data import h264, media, schemas, videos
 
 IMAGE_CLASSES = ("1K", "2K", "4K")
+VIDEO_KINDS = {  # name -> (ratio, resolution, seconds, audio)
+    "video_1080p_10s_audio": ("16:9", "1080p", 10, True),
+    "video_4k_8s": ("16:9", "4k", 8, False),
+    "video_540p_5s_9x16": ("9:16", "540p", 5, False),
+}
 
 RECORDER = """
 import json, os
@@ -92,10 +99,18 @@ def overhead(rows: list[tuple[str, str, float]]) -> float:
 
 def media_figures() -> dict[str, Any]:
     """Return the sizes and times of the result media, each image and song made uncached."""
-    mp4s = list(schemas.data_dir("videos").glob("*.mp4"))
+    shipped = list(schemas.data_dir("videos").iterdir())
     figures: dict[str, Any] = {
-        "video_files": len(mp4s),
-        "video_total_mib": round(sum(p.stat().st_size for p in mp4s) / 2**20, 3),
+        "video_files": len(shipped),
+        "video_total_mib": round(sum(p.stat().st_size for p in shipped) / 2**20, 3),
+    }
+    figures.update(video_figures())
+    media.picture.cache_clear()
+    started = time.perf_counter()
+    made = media.result_image("3:2", "1536x1024", "PNG", 1)  # gpt-image-2 size 1536x1024
+    figures["image_1536x1024_png"] = {
+        "ms": round((time.perf_counter() - started) * 1000, 1),
+        "bytes": len(made.data),
     }
     for resolution in IMAGE_CLASSES:
         for fmt in media.FORMATS:
@@ -118,14 +133,54 @@ def media_figures() -> dict[str, Any]:
     return figures
 
 
+def video_figures() -> dict[str, Any]:
+    """Return, per kind of video, the ms to make the first one (every cache empty: the blocks
+    read and parsed too), the ms to serve it again (cached) and its bytes; and the memory
+    the caches hold when full of the biggest kind (tracemalloc)."""
+    figures: dict[str, Any] = {}
+    for name, shape in VIDEO_KINDS.items():
+        for cache in (videos.video, videos._intra, videos._archive, h264.skipped_picture):
+            cache.cache_clear()
+        started = time.perf_counter()
+        made = videos.result_video(*shape)
+        first = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        videos.result_video(*shape)
+        again = (time.perf_counter() - started) * 1000
+        figures[name] = {
+            "ms": round(first, 1),
+            "cached_ms": round(again, 3),
+            "bytes": len(made.data),
+        }
+    for cache in (videos.video, videos._intra, videos._archive, h264.skipped_picture):
+        cache.cache_clear()
+    tracemalloc.start()
+    for seconds in range(1, videos.CACHE_SIZE + 1):  # a full cache of 4K 16:9 with sound
+        videos.result_video("16:9", "4k", seconds, True)
+    current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    figures["video_cache_full_4k_kib"] = {"held": current // 1024, "peak": peak // 1024}
+    return figures
+
+
 def print_media(figures: dict[str, Any]) -> None:
     """Print the media figures, one a line."""
     print(
         f"{'video fixtures':36s} {figures['video_files']} files, {figures['video_total_mib']} MiB"
     )
     for name, value in figures.items():
+        if name.startswith("video_") and isinstance(value, dict) and "ms" in value:
+            label = name.replace("_", " ")
+            print(
+                f"{label:36s} {value['ms']:8.1f} ms {value['bytes']:>9,} bytes"
+                f" (again, cached: {value['cached_ms']:.3f} ms)"
+            )
+        if name == "video_cache_full_4k_kib":
+            print(f"{'video cache, 16 4K files held':36s} {value['held']:>8,} KiB"
+                  f" (peak {value['peak']:,} KiB)")  # fmt: skip
         if name.startswith("image_") or name == "song":
-            label = name.replace("_", " ", 2) + " (16:9)" if name != "song" else "song (WAV, 5 s)"
+            label = name.replace("_", " ", 2) + ("" if "x" in name else " (16:9)")
+            label = label if name != "song" else "song (WAV, 5 s)"
             print(f"{label:36s} {value['ms']:8.1f} ms {value['bytes']:>9,} bytes")
     print(f"{'cover (JPEG 512x512)':36s} {figures['cover_bytes']:>21,} bytes")
 

@@ -275,7 +275,8 @@ def test_kling_keeps_its_shape_readers() -> None:
     assert kling.aspect_ratio({"action": "refer", "aspect_ratio": "1:1"}) == "1:1"
     assert kling.aspect_ratio({"action": "refer"}) == "16:9"
     assert kling.duration({}) == 5 and kling.duration({"duration": "10"}) == 10
-    assert kling.count({}) == 1 and kling.resolution({}) is None
+    assert kling.count({}) == 1 and kling.audio({}) is False
+    assert (kling.resolution({}), kling.resolution({"mode": "std"})) == ("1080p", "720p")
     assert (kling.default_mode, kling.default_duration) == ("pro", "5")
     assert kling.price_per_second == {"std": Decimal("0.075"), "pro": Decimal("0.1")}
 
@@ -301,6 +302,42 @@ def test_media_readers(
         count,
         resolution,
     )
+
+
+@pytest.mark.parametrize(
+    ("model", "args", "audio"),
+    [
+        ("google/veo-3.1/image-to-video", {}, False),
+        ("google/veo-3.1/image-to-video", {"generate_audio": True}, True),
+        ("kwaivgi/kling-o3/text-to-video", {"sound": "on"}, True),
+        ("kwaivgi/kling-o3/text-to-video", {}, False),  # its default, off
+        ("kwaivgi/kling-3.0/motion-control", {}, True),  # keep_original_sound: yes
+        ("kwaivgi/kling-3.0/motion-control", {"keep_original_sound": "no"}, False),
+        ("kwaivgi/kling-o1/video-to-video", {"keep_audio": True}, True),
+        ("alibaba/wan-2.6/image-to-video", {"audio": True}, True),
+        ("alibaba/wan-2.6/text-to-video", {"audio_url": "https://a.example/m.mp3"}, True),
+        ("alibaba/wan-2.6/text-to-video", {}, False),
+        ("bytedance/seedance-2.0/text-to-video", {}, False),  # no switch on the page
+        ("bytedance/seedance-2.0/text-to-video", {"generate_audio": True}, True),  # as sent
+    ],
+)
+def test_audio_readers(model: str, args: dict[str, Any], audio: bool) -> None:
+    assert MODELS[model].audio(args) is audio
+
+
+@pytest.mark.parametrize(
+    ("model", "args", "size"),
+    [
+        ("openai/gpt-image-2/text-to-image", {"size": "1536x1024"}, (1536, 1024)),
+        ("openai/gpt-image-2/text-to-image", {"size": "auto"}, (1024, 1024)),
+        ("openai/gpt-image-2/text-to-image", {}, (1024, 1024)),
+        ("alibaba/wan-2.6/text-to-image", {"width": 1440, "height": 1280}, (1440, 1280)),
+        ("alibaba/wan-2.6/text-to-image", {}, None),  # a square of the default class
+        ("google/nano-banana-2/edit", {"resolution": "2K"}, None),  # a class, not a size
+    ],
+)
+def test_size_readers(model: str, args: dict[str, Any], size: tuple[int, int] | None) -> None:
+    assert MODELS[model].size(args) == size
 
 
 def test_video_to_video_without_duration_lasts_five_seconds() -> None:

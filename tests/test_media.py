@@ -1,10 +1,11 @@
-"""The result media themselves (plain Python, no app): which videos are rendered, the image
-sizes by resolution class and their formats, the songs and covers."""
+"""The result media themselves (plain Python, no app): the videos' frame sizes, lengths and
+sound, the image sizes by resolution class and their formats, the songs and covers."""
 
 from __future__ import annotations
 
 import io
 import wave
+import zipfile
 from array import array
 from typing import Any
 
@@ -13,7 +14,7 @@ from PIL import Image
 
 from mock_server.catalog.registry import SHIPPED, ModelSpec
 from mock_server.data import media, schemas, videos
-from mock_server.data.mp4info import probe_file
+from mock_server.data.mp4info import probe
 
 VIDEO_MODELS = [spec for spec in SHIPPED.values() if spec.output == "videos"]
 IMAGE_MODELS = [spec for spec in SHIPPED.values() if spec.output == "images"]
@@ -32,42 +33,94 @@ def options(spec: ModelSpec, name: str) -> list[Any]:
 # --- videos -----------------------------------------------------------------------------
 
 
-def test_every_catalogue_ratio_and_duration_is_rendered() -> None:
+def test_every_catalogue_ratio_and_resolution_is_made() -> None:
     ratios = {r for spec in VIDEO_MODELS for r in options(spec, "aspect_ratio") if r != "auto"}
-    durations = {int(d) for spec in VIDEO_MODELS for d in options(spec, "duration")}
-    durations |= {spec.duration({}) for spec in VIDEO_MODELS}  # the defaults
     assert ratios == set(videos.RATIOS)  # 16:9, 9:16, 1:1, 4:3, 3:4, 21:9: no more, no less
-    assert max(durations) == max(videos.DURATIONS) == 16  # vidu-q3
-    assert durations <= set(videos.DURATIONS)
-
-
-@pytest.mark.parametrize("ratio", videos.RATIOS)
-@pytest.mark.parametrize("seconds", [1, 8, 15, 16])
-def test_video_path_is_an_mp4_of_that_ratio_and_duration(ratio: str, seconds: int) -> None:
-    info = probe_file(videos.video_path(ratio, seconds))
-    rw, rh = (int(x) for x in ratio.split(":"))
-    assert info.width * rh == info.height * rw
-    assert abs(info.duration_s - seconds) <= 0.2
+    resolutions = {r for spec in VIDEO_MODELS for r in options(spec, "resolution")}
+    resolutions |= {spec.resolution({}) for spec in VIDEO_MODELS}  # the defaults
+    assert resolutions == {"540p", "720p", "1080p", "720P", "1080P", "4k"}
+    assert {videos.short_side(r) for r in resolutions} == {540, 720, 1080, 2160}
+    durations = {int(d) for spec in VIDEO_MODELS for d in options(spec, "duration")}
+    assert max(durations) <= videos.MAX_SECONDS
 
 
 @pytest.mark.parametrize(
-    ("ratio", "seconds", "name"),
+    ("ratio", "resolution", "size"),
     [
-        ("auto", 8, "16x9_8s.mp4"),  # from the input image, which the mock does not fetch
-        ("2:1", 5, "16x9_5s.mp4"),  # the nearest rendered ratio
-        ("9:21", 5, "9x16_5s.mp4"),
-        ("5:4", 5, "4x3_5s.mp4"),
-        ("16:9", 0, "16x9_1s.mp4"),  # clamped to 1..16 s
-        ("16:9", 60, "16x9_16s.mp4"),
+        ("16:9", "1080p", (1920, 1080)),
+        ("9:16", "1080p", (1080, 1920)),
+        ("1:1", "1080P", (1080, 1080)),
+        ("4:3", "720P", (960, 720)),
+        ("3:4", "540p", (540, 720)),
+        ("21:9", "720p", (1680, 720)),
+        ("16:9", "480p", (854, 480)),  # even: 853.3 rounds to 854
+        ("16:9", "540p", (960, 540)),
+        ("16:9", "2k", (2560, 1440)),
+        ("16:9", "1440p", (2560, 1440)),
+        ("16:9", "4k", (3840, 2160)),
+        ("9:16", "4K", (2160, 3840)),
+        ("16:9", "2160p", (3840, 2160)),
+        ("16:9", "1280x720", (1280, 720)),
+        ("16:9", None, (1280, 720)),  # no resolution: 720p
+        ("16:9", "huge", (1280, 720)),
+        ("16:9", "1000p", (1920, 1080)),  # the nearest class
+        ("auto", "1080p", (1920, 1080)),  # from the input image, not fetched: 16:9
+        ("2:1", "720p", (1280, 720)),  # the nearest ratio made
+        ("9:21", "720p", (720, 1280)),  # no 9:21 is made: 9:16
     ],
 )
-def test_video_path_falls_back_to_the_nearest_file(ratio: str, seconds: int, name: str) -> None:
-    assert videos.video_path(ratio, seconds).name == name
+def test_frame_size_is_the_class_on_the_short_side(
+    ratio: str, resolution: str | None, size: tuple[int, int]
+) -> None:
+    assert videos.frame_size(ratio, resolution) == size
 
 
-def test_video_fixtures_stay_small() -> None:
-    total = sum(p.stat().st_size for p in schemas.data_dir("videos").glob("*.mp4"))
-    assert total < 2 * 1024 * 1024  # 1.18 MiB when rendered; the wheel ships them
+def test_every_frame_size_has_its_intra_picture() -> None:
+    with zipfile.ZipFile(schemas.data_dir("videos") / videos.BLOCKS) as archive:
+        names = set(archive.namelist())
+    assert names == {f"h264/{w}x{h}.264" for w, h in videos.frame_sizes()} | {videos.SILENCE}
+    assert len(videos.frame_sizes()) == len(videos.RATIOS) * len(videos.CLASSES) == 36
+
+
+@pytest.mark.parametrize(
+    ("ratio", "resolution", "seconds", "audio"),
+    [("16:9", "1080p", 10, True), ("9:16", "4k", 8, False), ("1:1", "540p", 16, True)],
+)
+def test_a_video_has_its_size_length_and_sound(
+    ratio: str, resolution: str, seconds: int, audio: bool
+) -> None:
+    made = videos.result_video(ratio, resolution, seconds, audio)
+    info = probe(made.data)
+    assert (info.width, info.height) == videos.frame_size(ratio, resolution)
+    assert (info.duration_s, info.audio is not None) == (seconds, audio)
+    assert (made.mimetype, made.extension) == ("video/mp4", "mp4")
+
+
+@pytest.mark.parametrize(("seconds", "made"), [(0, 1), (-3, 1), (60, 60), (3600, 60)])
+def test_a_video_lasts_1_to_60_seconds(seconds: int, made: int) -> None:
+    assert probe(videos.result_video("16:9", "480p", seconds, False).data).duration_s == made
+
+
+def test_videos_are_cached_deterministic_and_bounded() -> None:
+    videos.video.cache_clear()
+    first = videos.result_video("16:9", "720p", 5, True)
+    assert videos.result_video("16:9", "720p", 5, True) is first  # the cache
+    videos.video.cache_clear()
+    assert videos.result_video("16:9", "720p", 5, True) == first  # the same bytes, made again
+    assert videos.result_video("16:9", "720p", 5, False).data != first.data
+    for seconds in range(1, videos.CACHE_SIZE + 5):
+        videos.result_video("16:9", "480p", seconds, False)
+    assert videos.video.cache_info().currsize == videos.CACHE_SIZE
+
+
+def test_4k_video_stays_small() -> None:
+    # a still: one intra picture every 2 s, skipped pictures between
+    assert len(videos.result_video("16:9", "4k", 10, True).data) < 300_000
+
+
+def test_video_blocks_stay_small() -> None:
+    shipped = sum(p.stat().st_size for p in schemas.data_dir("videos").iterdir())
+    assert shipped < 500_000  # 390 KB when built; the wheel ships them
 
 
 # --- images -----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 from helpers import AUTH, advance, create, query
+from jsonschema import Draft202012Validator
 from PIL import Image
 from serving import ServedMock, serve_args, served_mock
 from werkzeug.datastructures import FileStorage
@@ -142,6 +143,110 @@ def test_video_job_gets_an_mp4_of_its_ratio_and_duration(
     assert abs(info.duration_s - seconds) <= 0.2
 
 
+VEO = "google/veo-3.1/image-to-video"
+
+
+@pytest.mark.parametrize("audio", [True, False])
+def test_veo_1080p_is_1920x1080_with_sound_when_asked(client: FlaskClient, audio: bool) -> None:
+    # the job Dapappa/paixao ran live, which answered a 6.0 s 1920x1080 MP4
+    args = {"aspect_ratio": "16:9", "resolution": "1080p", "duration": "6"}
+    data = finished(client, example(VEO, generate_audio=audio, **args))
+    info = probe(fetch(client, data["result"]["videos"][0]["url"], "video/mp4"))
+    assert (info.width, info.height, info.duration_s) == (1920, 1080, 6.0)
+    assert (info.audio, info.audio_s) == (("mp4a", 6.0) if audio else (None, 0.0))
+
+
+@pytest.mark.parametrize(
+    ("payload", "size"),
+    [
+        (example("google/veo-3.1/text-to-video", resolution="4k", aspect_ratio="9:16"),
+         (2160, 3840)),
+        (example("google/veo-3.1/text-to-video", resolution="4k"), (3840, 2160)),
+        (example("vidu/vidu-q2/text-to-video", resolution="540p", aspect_ratio="1:1"),
+         (540, 540)),
+        (example("pixverse/pixverse-6.0/text-to-video", resolution="540p", aspect_ratio="3:4"),
+         (540, 720)),
+        (example("alibaba/wan-2.6/image-to-video", resolution="720P"), (1280, 720)),
+        (example("alibaba/wan-2.6/image-to-video"), (1920, 1080)),  # its default, 1080P
+        (example("kwaivgi/kling-2.6/text-to-video", aspect_ratio="9:16"), (1080, 1920)),  # pro
+        (example("kwaivgi/kling-o1/text-to-video", mode="std"), (1280, 720)),
+        (example("bytedance/seedance-2.0/text-to-video", aspect_ratio="21:9"), (1680, 720)),
+    ],
+)  # fmt: skip
+def test_video_frame_size_follows_the_resolution(
+    client: FlaskClient, payload: dict[str, Any], size: tuple[int, int]
+) -> None:
+    data = finished(client, payload)
+    info = probe(fetch(client, data["result"]["videos"][0]["url"], "video/mp4"))
+    assert (info.width, info.height) == size
+
+
+_SHORT = {"480p": 480, "540p": 540, "720p": 720, "1080p": 1080, "2k": 1440, "4k": 2160}
+
+
+def _cases(spec: ModelSpec) -> list[tuple[str, dict[str, Any]]]:
+    """Up to three arg sets for a video model: its resolutions, ratios and durations taken in
+    turn (the last of each first; the next duration where a page forbids a pair), its audio
+    switch on, then off."""
+    names = ("resolution", "aspect_ratio", "duration")
+    values = {n: [v for v in reversed(options(spec, n)) if v != "auto"] for n in names}
+    schema = Draft202012Validator(schemas.load(spec.args_schema))
+    audio = spec.media["audio"]
+    cases, on = [], False
+    for i in range(3):
+        for shift in range(len(values["duration"]) or 1):
+            args = {
+                n: vs[(i + shift * (n == "duration")) % len(vs)] for n, vs in values.items() if vs
+            }
+            if audio.arg:
+                on = i % 2 == 0
+                args[audio.arg] = next((k for k, v in audio.map.items() if v is on), on)
+                if audio.arg == "audio_url":  # wan-2.6: background music, sound when given
+                    args[audio.arg] = "https://example.com/audio/music.mp3" if on else None
+            if on and "voice_id" in spec.properties:
+                args["voice_id"] = "voice-1"  # vidu-q2: audio needs a voice
+            if schema.is_valid(example(spec.id, **args)["args"]):
+                break
+        cases.append((spec.id, args))
+    return [c for n, c in enumerate(cases) if c not in cases[:n]]
+
+
+def options(spec: ModelSpec, name: str) -> list[Any]:
+    prop = schemas.load(spec.args_schema).get("properties", {}).get(name, {})
+    if "enum" in prop:
+        return list(prop["enum"])
+    return [prop["minimum"], prop["maximum"]] if "maximum" in prop else []
+
+
+VIDEO_CASES = [c for s in SHIPPED.values() if s.output == "videos" for c in _cases(s)]
+
+
+@pytest.mark.parametrize(("model", "args"), VIDEO_CASES, ids=[m for m, _ in VIDEO_CASES])
+def test_every_video_model_follows_its_args(
+    memory_client: FlaskClient, model: str, args: dict[str, Any]
+) -> None:
+    spec = SHIPPED[model]
+    payload = example(model, **args)
+    info = probe(
+        fetch(
+            memory_client,
+            finished(memory_client, payload)["result"]["videos"][0]["url"],
+            "video/mp4",
+        )
+    )
+    sent = payload["args"]
+    ratio = sent.get("aspect_ratio") if "aspect_ratio" in spec.properties else None
+    rw, rh = (int(x) for x in nearest_ratio(ratio or spec.aspect_ratio({})).split(":"))
+    assert abs(info.width / info.height - rw / rh) < 0.01  # the ratio asked (or the default)
+    resolution = sent.get("resolution", spec.resolution(sent)).lower()
+    assert min(info.width, info.height) == _SHORT[resolution]
+    if "duration" in sent:
+        assert info.duration_s == int(sent["duration"])
+    switch = spec.media["audio"]
+    on = switch.map.get(sent.get(switch.arg), sent.get(switch.arg)) if switch.arg else False
+    assert (info.audio is not None) is bool(on), sent
+
+
 # --- images -----------------------------------------------------------------------------
 
 
@@ -154,10 +259,14 @@ def test_video_job_gets_an_mp4_of_its_ratio_and_duration(
          1, (1152, 2048)),
         (example("bytedance/seedream-5.0/text-to-image", aspect_ratio="4:3", resolution="3k",
                  num_images=2), 2, (3072, 2304)),
-        (example("openai/gpt-image-2/text-to-image", size="1536x1024"), 1, (1024, 683)),
+        (example("openai/gpt-image-2/text-to-image", size="1536x1024"), 1, (1536, 1024)),
+        (example("openai/gpt-image-2/text-to-image", size="1024x1536"), 1, (1024, 1536)),
+        (example("openai/gpt-image-2/text-to-image", size="auto"), 1, (1024, 1024)),
+        (example("alibaba/wan-2.6/text-to-image", width=1440, height=1280), 1, (1440, 1280)),
+        (example("alibaba/wan-2.6/image-to-image", width=768, height=1280), 1, (768, 1280)),
     ],
 )  # fmt: skip
-def test_image_job_gets_its_count_of_images_of_its_ratio_and_class(
+def test_image_job_gets_its_count_of_images_of_its_size_or_ratio_and_class(
     client: FlaskClient, payload: dict[str, Any], count: int, size: tuple[int, int]
 ) -> None:
     data = finished(client, payload)
@@ -171,6 +280,44 @@ def test_image_job_gets_its_count_of_images_of_its_ratio_and_class(
     assert_404(client.get(f"/files/{data['id']}/0.png"))
     assert_404(client.get(f"/files/{data['id']}/1.jpg"))  # not its format
     assert_404(client.get(f"/files/{data['id']}.mp4"))  # not its kind
+
+
+_LONG = {"1k": 1024, "1.5k": 1536, "2k": 2048, "3k": 3072, "4k": 4096}
+
+
+def _image_cases(spec: ModelSpec) -> list[tuple[str, dict[str, Any]]]:
+    """Up to three arg sets for an image model: its ratios, resolution classes and sizes taken
+    in turn (the last of each first); width and height where it takes them."""
+    names = ("aspect_ratio", "resolution", "size")
+    values = {n: [v for v in reversed(options(spec, n)) if v != "auto"] for n in names}
+    pairs = [(1600, 1024), (1024, 1600), (1280, 1280)] if "width" in spec.properties else []
+    cases = []
+    for i in range(3):
+        args: dict[str, Any] = {n: vs[i % len(vs)] for n, vs in values.items() if vs}
+        if pairs:
+            args["width"], args["height"] = pairs[i]
+        cases.append((spec.id, args))
+    return [c for n, c in enumerate(cases) if c not in cases[:n]]
+
+
+IMAGE_CASES = [c for s in SHIPPED.values() if s.output == "images" for c in _image_cases(s)]
+
+
+@pytest.mark.parametrize(("model", "args"), IMAGE_CASES, ids=[m for m, _ in IMAGE_CASES])
+def test_every_image_model_follows_its_args(
+    memory_client: FlaskClient, model: str, args: dict[str, Any]
+) -> None:
+    payload = example(model, **args)
+    entries = finished(memory_client, payload)["result"]["images"]
+    _, (width, height) = picture(fetch(memory_client, entries[0]["url"], "image/png"))
+    sent = payload["args"]
+    if "size" in sent or "width" in sent:
+        asked = sent.get("size") or f"{sent['width']}x{sent['height']}"
+        assert f"{width}x{height}" == asked
+        return
+    rw, rh = (int(x) for x in sent.get("aspect_ratio", "1:1").split(":"))
+    assert abs(width / height - rw / rh) < 0.01
+    assert max(width, height) == _LONG[str(sent.get("resolution", "1k")).lower()]
 
 
 @pytest.fixture
@@ -321,7 +468,62 @@ def test_unknown_model_results_follow_the_common_arg_names(make_app: Any) -> Non
     args = {"prompt": "x", "aspect_ratio": "1:1", "duration": 8}
     data = finished(client, {"model": "acme/movies/image-to-video", "args": args})
     info = probe(fetch(client, data["result"]["videos"][0]["url"], "video/mp4"))
-    assert (info.width == info.height, round(info.duration_s)) == (True, 8)
+    assert (info.width, info.height, info.duration_s, info.audio) == (720, 720, 8, None)
+
+
+@pytest.mark.parametrize(
+    ("args", "size", "audio"),
+    [
+        ({"resolution": "1080p", "generate_audio": True}, (1920, 1080), "mp4a"),
+        ({"resolution": "4k", "aspect_ratio": "9:16", "sound": "on"}, (2160, 3840), "mp4a"),
+        ({"resolution": "540p", "sound": "off", "with_audio": True}, (960, 540), None),
+        ({"width": 1280, "height": 720, "audio": True}, (1280, 720), "mp4a"),  # ratio 16:9
+    ],
+)
+def test_unknown_video_model_follows_resolution_and_sound(
+    make_app: Any, args: dict[str, Any], size: tuple[int, int], audio: str | None
+) -> None:
+    client = make_app(UNKNOWN_MODELS="accept").test_client()
+    data = finished(client, {"model": "acme/movies/text-to-video", "args": args})
+    info = probe(fetch(client, data["result"]["videos"][0]["url"], "video/mp4"))
+    assert ((info.width, info.height), info.audio) == (size, audio)
+
+
+_MAGIC = {"PNG": b"\x89PNG\r\n\x1a\n", "JPEG": b"\xff\xd8\xff", "WEBP": b"RIFF"}
+
+
+@pytest.mark.parametrize(
+    ("args", "name", "mimetype", "fmt", "size"),
+    [
+        ({"size": "1536x1024", "output_format": "webp"}, "1.webp", "image/webp", "WEBP",
+         (1536, 1024)),
+        ({"image_size": {"width": 800, "height": 600}, "format": "jpeg"}, "1.jpg", "image/jpeg",
+         "JPEG", (800, 600)),
+        ({"width": 640, "height": 960}, "1.png", "image/png", "PNG", (640, 960)),
+        ({"aspect_ratio": "16:9", "resolution": "2K"}, "1.png", "image/png", "PNG", (2048, 1152)),
+    ],
+)  # fmt: skip
+def test_unknown_image_model_follows_size_and_format(
+    make_app: Any, args: dict[str, Any], name: str, mimetype: str, fmt: str,
+    size: tuple[int, int],
+) -> None:  # fmt: skip
+    client = make_app(UNKNOWN_MODELS="accept").test_client()
+    data = finished(client, {"model": "acme/pixels/text-to-image", "args": args})
+    (entry,) = data["result"]["images"]
+    assert entry["url"].endswith(f"/{name}")
+    image = fetch(client, entry["url"], mimetype)
+    assert image.startswith(_MAGIC[fmt]) and picture(image) == (fmt, size)
+
+
+def test_a_partial_model_follows_a_sound_switch_its_page_does_not_show(
+    client: FlaskClient,
+) -> None:
+    # kling-3.0's page is cut before its sound switch; its price depends on sound
+    model = "kwaivgi/kling-3.0/image-to-video"
+    for sent, audio in ((None, None), ("on", "mp4a"), ("off", None)):
+        data = finished(client, example(model, sound=sent))
+        info = probe(fetch(client, data["result"]["videos"][0]["url"], "video/mp4"))
+        assert (info.width, info.height, info.audio) == (1920, 1080, audio)  # pro: 1080p
 
 
 def test_a_failed_job_has_no_files(client: FlaskClient) -> None:

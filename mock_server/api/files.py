@@ -8,9 +8,7 @@ else answers 404 in the API's envelope.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Blueprint, Response, g, request, send_file
+from flask import Blueprint, Response, g, request
 
 from mock_server.api.routes import service
 from mock_server.errors import NOT_FOUND, ApiError
@@ -39,17 +37,11 @@ def _serve(job_id: str, name: str) -> Response:
     if found is None:
         listed = ", ".join(f"/files/{n}" for n in results.file_names(job))
         raise ApiError(404, NOT_FOUND, f"job {job.id} has no file /files/{name}; it has {listed}")
-    download = name.replace("/", "-")
-    if isinstance(found, Path):
-        response = send_file(
-            found, mimetype="video/mp4", conditional=True, max_age=MAX_AGE, download_name=download
-        )
-    else:
-        response = Response(found.data, mimetype=found.mimetype)
-        response.set_etag(found.etag)
-        response.cache_control.public = True
-        response.cache_control.max_age = MAX_AGE
-        response.headers.set("Content-Disposition", "inline", filename=download)
-        response.make_conditional(request, accept_ranges=True, complete_length=len(found.data))
+    response = Response(found.data, mimetype=found.mimetype)
+    response.set_etag(found.etag)
+    response.cache_control.public = True
+    response.cache_control.max_age = MAX_AGE
+    response.headers.set("Content-Disposition", "inline", filename=name.replace("/", "-"))
+    response.make_conditional(request, accept_ranges=True, complete_length=len(found.data))
     del response.headers["Date"]  # the HTTP server adds its own; two confuse clients
     return response

@@ -6,9 +6,11 @@ and `readings.json` beside this module (what a page says in prose: conditions, n
 an example where the minimal one would break a condition) and writes one file per model that
 has a page (`served`), skipping files that exist (``--force`` rewrites them; kling-o1's file is
 written by hand and never touched). Run once; the files are committed and the runtime reads
-only them. ``--sync-defs`` copies kling-o1's image definitions into ``_defs.json`` and the
-shared definitions into every model file (each file carries its own copy: the image checks
-and the contract strategies follow local refs only).
+only them. ``--media`` rewrites only the ``media`` readers of the files that exist (after a
+change to `tables.media_block` or a reading's ``media``). ``--sync-defs`` copies kling-o1's
+image definitions into ``_defs.json`` and the shared definitions into every model file (each
+file carries its own copy: the image checks and the contract strategies follow local refs
+only).
 
 The functions are the mapping "an entry of models.json -> a model file"; a page importer that
 parses a page into the same entry shape can reuse `model_document`.
@@ -221,7 +223,7 @@ def model_document(
         "cut_note": entry.get("cut_note"),
         "pricing": pricing_block(entry, doc["properties"], reading),
         "rules": list(reading.get("rules", [])),
-        "media": media_block(entry, doc["properties"]),
+        "media": media_block(entry, doc["properties"], reading),
         "sources": [str(entry["source"])],
         "used_by": [str(u) for u in entry.get("used_by") or []],
         "notes": "; ".join(str(n) for n in notes) or None,
@@ -320,6 +322,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=root / "models")
     parser.add_argument("--force", action="store_true", help="rewrite files that exist")
     parser.add_argument("--sync-defs", action="store_true", help="only refresh shared definitions")
+    parser.add_argument(
+        "--media", action="store_true", help="only refresh the media readers of existing files"
+    )
     args = parser.parse_args(argv)
     if args.sync_defs:
         print("\n".join(sync_defs(args.out)) or "definitions already in agreement")
@@ -330,6 +335,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not served(entry) or entry["model"] in HAND_WRITTEN:
             continue
         path = args.out / file_name(entry["model"])
+        if args.media and path.exists():
+            doc = _load(path)
+            media = media_block(entry, doc["properties"], readings.get(entry["model"]))
+            if doc["x-shortapi"]["media"] != media:
+                doc["x-shortapi"]["media"] = media
+                _write(path, doc)
+                print(path)
+            continue
         if path.exists() and not args.force:
             continue
         _write(path, model_document(entry, defs, readings.get(entry["model"])))

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from mock_server.catalog.tables import AUDIO_ARGS, DEFAULT_VIDEO_RESOLUTION, FORMAT_ARGS
 from mock_server.data import schemas
 from mock_server.errors import ConfigError
 
@@ -32,6 +33,8 @@ FOLDER = "models"  # under the schemas folder
 FILE_SCHEMA = "model-file.schema.json"
 ANY_ARGS = "models/_any.args.json"
 _RATIO = re.compile(r"[1-9][0-9]*:[1-9][0-9]*")
+_PIXELS = re.compile(r"([1-9][0-9]{0,4})\s*[x*]\s*([1-9][0-9]{0,4})", re.IGNORECASE)
+_OFF = frozenset({"", "false", "off", "no", "none", "0"})
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,17 @@ class ModelSpec:
         """Return arg `name` as sent, else its schema default (None when it has none)."""
         return args[name] if name in args else self.defaults.get(name)
 
-    def _read(self, args: Mapping[str, Any], what: str) -> Any:
+    def reader(self, args: Mapping[str, Any], what: str) -> Reader | None:
+        """Return the reader of `what` for these args: the file's, unless it reads no arg
+        (an option the page does not show, or an unknown model), then the first of the
+        commonest arg names the args send (`GUESSES`), else the file's default."""
         reader = self.media.get(what)
+        if reader is not None and (reader.arg or reader.width):
+            return reader
+        return next((g for g in GUESSES.get(what, ()) if _sends(args, g)), reader)
+
+    def _read(self, args: Mapping[str, Any], what: str) -> Any:
+        reader = self.reader(args, what)
         if reader is None:
             return None
         if reader.arg is None or any(self.value(args, k) != v for k, v in reader.when.items()):
@@ -92,7 +104,7 @@ class ModelSpec:
         """Return the aspect ratio of the result ("16:9"), the reader's default when the args
         do not give one (e.g. a frame job takes its ratio from the start frame, which the mock
         does not fetch: 16:9, A-result-mp4)."""
-        reader = self.media.get("aspect_ratio")
+        reader = self.reader(args, "aspect_ratio")
         fallback = str(reader.default) if reader and reader.default else "16:9"
         if reader is not None and reader.width and reader.height:
             width, height = self.value(args, reader.width), self.value(args, reader.height)
@@ -111,6 +123,32 @@ class ModelSpec:
     def resolution(self, args: Mapping[str, Any]) -> str | None:
         """Return the resolution option of the job in the model's own spelling, or None."""
         value = self._read(args, "resolution")
+        return str(value) if value is not None else None
+
+    def audio(self, args: Mapping[str, Any]) -> bool:
+        """Return whether the result video has a sound track: the model's audio switch
+        (``generate_audio``, ``sound: "on"``, ``audio``...) is on, or a sound URL is given."""
+        value = self._read(args, "audio")
+        if isinstance(value, str):
+            return value.strip().lower() not in _OFF
+        return value is True or (isinstance(value, int) and value > 0)
+
+    def size(self, args: Mapping[str, Any]) -> tuple[int, int] | None:
+        """Return the exact pixel size an image job asks (``size: "1536x1024"``, ``width`` and
+        ``height``, ``image_size``), or None when it asks a ratio and class instead."""
+        reader = self.reader(args, "size")
+        if reader is not None and reader.width and reader.height:
+            width, height = self.value(args, reader.width), self.value(args, reader.height)
+            return (width, height) if _positive_ints(width, height) else None
+        value = self._read(args, "size")
+        if isinstance(value, Mapping):
+            value = f"{value.get('width')}x{value.get('height')}"
+        found = _PIXELS.fullmatch(value.strip()) if isinstance(value, str) else None
+        return (int(found.group(1)), int(found.group(2))) if found else None
+
+    def output_format(self, args: Mapping[str, Any]) -> str | None:
+        """Return the file format an image job asks (``output_format``: png, jpeg, webp)."""
+        value = self._read(args, "format")
         return str(value) if value is not None else None
 
     @property
@@ -148,6 +186,29 @@ class ModelSpec:
 
 def _positive_ints(*values: Any) -> bool:
     return all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values)
+
+
+def _sends(args: Mapping[str, Any], reader: Reader) -> bool:
+    names = [reader.width, reader.height] if reader.width else [reader.arg]
+    return all(name is not None and args.get(name) is not None for name in names)
+
+
+GUESSES: Mapping[str, tuple[Reader, ...]] = {
+    "duration": (Reader(arg="duration"),),
+    "aspect_ratio": (Reader(arg="aspect_ratio"), Reader(width="width", height="height")),
+    "count": (Reader(arg="num_images"), Reader(arg="n")),
+    "resolution": (Reader(arg="resolution"),),
+    "audio": tuple(Reader(arg=name, **spec) for name, spec in AUDIO_ARGS.items()),
+    "size": (
+        Reader(arg="size"),
+        Reader(arg="image_size"),
+        Reader(width="width", height="height"),
+    ),
+    "format": tuple(Reader(arg=name) for name in FORMAT_ARGS),
+}
+"""The commonest arg names of each result property, read where a model file has no reader of
+an arg for it (an unknown model; an option the page does not show) and the args send one
+(A-unknown-models): a job's files follow what it asks."""
 
 
 def spec_from_document(document: Mapping[str, Any], name: str) -> ModelSpec:
@@ -260,17 +321,16 @@ def guess_output(model_id: str) -> str:
     return "videos"
 
 
-# How an unknown model's result is read from its args: the names most shipped model files
-# use (aspect_ratio 38 files, duration 35, num_images 14); anything else gets the defaults.
+# How an unknown model's result is read where the args do not say (`GUESSES` reads them where
+# they do): the shape most shipped models default to.
 _UNKNOWN_MEDIA = {
     "videos": {
-        "duration": Reader(arg="duration", default=5),
-        "aspect_ratio": Reader(arg="aspect_ratio", default="16:9"),
+        "duration": Reader(default=5),
+        "aspect_ratio": Reader(default="16:9"),
+        "resolution": Reader(default=DEFAULT_VIDEO_RESOLUTION),
+        "audio": Reader(default=False),
     },
-    "images": {
-        "aspect_ratio": Reader(arg="aspect_ratio", default="1:1"),
-        "count": Reader(arg="num_images", default=1),
-    },
+    "images": {"aspect_ratio": Reader(default="1:1"), "count": Reader(default=1)},
 }
 
 
@@ -278,7 +338,8 @@ _UNKNOWN_MEDIA = {
 def unknown_spec(model_id: str) -> ModelSpec:
     """Return a spec for a model id the catalogue does not hold: any args, no price, the
     output its id suggests (`guess_output`), its result read from the commonest arg names
-    (`duration`, `aspect_ratio`, `num_images`) where sent, else of the default shape."""
+    (`GUESSES`: `duration`, `aspect_ratio`, `resolution`, `generate_audio`, `size`...) where
+    sent, else of the default shape."""
     output = guess_output(model_id)
     return ModelSpec(
         id=model_id,

@@ -115,8 +115,29 @@ def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def media_block(entry: Entry, properties: Mapping[str, Any]) -> dict[str, Any]:
-    """Return how the result's shape is read from the args."""
+# The args that switch a video's sound on, in the order they are looked for, with how their
+# values read (A-result-mp4): a boolean as it is; "on"/"yes" as true; a URL (wan-2.6's
+# background music) as true when given.
+AUDIO_ARGS: dict[str, dict[str, Any]] = {
+    "generate_audio": {},
+    "sound": {"map": {"on": True, "off": False}},
+    "audio": {},
+    "with_audio": {},
+    "keep_audio": {},  # video-to-video: the source's sound is kept
+    "keep_original_sound": {"map": {"yes": True, "no": False}},
+    "audio_url": {},
+}
+DEFAULT_VIDEO_RESOLUTION = "720p"  # a video model without a resolution option (A-result-mp4)
+# Kling's modes are its resolutions: std makes 720p, pro 1080p (A-result-mp4).
+KLING_MODES = {"std": "720p", "pro": "1080p"}
+FORMAT_ARGS = ("output_format", "format")  # an image model's file format option
+
+
+def media_block(
+    entry: Entry, properties: Mapping[str, Any], reading: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return how the result's shape is read from the args (readers merged from the reading's
+    ``media``, where a page's prose says more)."""
     output = output_of(str(entry["category"]))
     media: dict[str, Any] = {}
     if output == "videos":
@@ -146,11 +167,49 @@ def media_block(entry: Entry, properties: Mapping[str, Any]) -> dict[str, Any]:
         media["count"] = (
             {"arg": "num_images", "default": count.get("default", 1)} if count else {"default": 1}
         )
+        media.update(_image_readers(properties))
     if "resolution" in properties:
         media["resolution"] = {"arg": "resolution"}
         if "default" in properties["resolution"]:
             media["resolution"]["default"] = properties["resolution"]["default"]
+    elif output == "videos":
+        modes = set(properties.get("mode", {}).get("enum", []))
+        default = properties.get("mode", {}).get("default")
+        if modes and modes <= set(KLING_MODES):
+            media["resolution"] = {
+                "arg": "mode",
+                "map": {m: KLING_MODES[m] for m in sorted(modes)},
+                "default": KLING_MODES.get(default, DEFAULT_VIDEO_RESOLUTION),
+            }
+        else:
+            media["resolution"] = {"default": DEFAULT_VIDEO_RESOLUTION}
+    if output == "videos":
+        media["audio"] = _audio_reader(properties)
+    for what, reader in (reading or {}).get("media", {}).items():
+        media[what] = {**media.get(what, {}), **reader}
     return media
+
+
+def _audio_reader(properties: Mapping[str, Any]) -> dict[str, Any]:
+    name = next((n for n in AUDIO_ARGS if n in properties), None)
+    if name is None:
+        return {"default": False}
+    return {"arg": name, **AUDIO_ARGS[name], "default": False}
+
+
+def _image_readers(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the readers of an image's exact pixel size and file format, where it has one."""
+    out: dict[str, Any] = {}
+    if "size" in properties:  # gpt-image-2: "1536x1024", or "auto" (a square)
+        out["size"] = {"arg": "size", "map": {"auto": "1024x1024"}, "default": "1024x1024"}
+    elif "image_size" in properties:
+        out["size"] = {"arg": "image_size"}
+    elif "width" in properties and "height" in properties:
+        out["size"] = {"width": "width", "height": "height"}
+    name = next((n for n in FORMAT_ARGS if n in properties), None)
+    if name is not None:
+        out["format"] = {"arg": name, "default": properties[name].get("default", "png")}
+    return out
 
 
 def _ratio(size: str) -> str:

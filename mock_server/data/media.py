@@ -23,8 +23,6 @@ import wave
 from array import array
 from dataclasses import dataclass
 
-from mock_server.data.videos import ratio_value
-
 DEFAULT_LONG_SIDE = 1024  # no resolution option (or one the mock cannot read): a 1K image
 MAX_LONG_SIDE = 4096
 MIN_LONG_SIDE = 64
@@ -59,6 +57,16 @@ class Media:
     mimetype: str
     extension: str
     etag: str
+
+
+def ratio_value(aspect_ratio: str) -> float | None:
+    """Return width / height of a ratio spelled ``W:H`` (positive numbers), else None."""
+    width, sep, height = aspect_ratio.partition(":")
+    try:
+        value = float(width) / float(height) if sep else math.nan
+    except (ValueError, ZeroDivisionError):
+        return None
+    return value if math.isfinite(value) and value > 0 else None
 
 
 def image_format(requested: object) -> str:
@@ -121,7 +129,7 @@ def picture(width: int, height: int, format_name: str, n: int, label: str) -> Me
     out = io.BytesIO()
     image.save(out, format_name, **_SAVE_OPTIONS[format_name])
     ext, mimetype = FORMATS[format_name]
-    return _media(out.getvalue(), mimetype, ext)
+    return make_media(out.getvalue(), mimetype, ext)
 
 
 def result_image(ratio: str, resolution: str | None, format_name: str, n: int) -> Media:
@@ -158,7 +166,7 @@ def song(n: int) -> Media:
         wav.setsampwidth(2)
         wav.setframerate(AUDIO_RATE)
         wav.writeframes(samples.tobytes())
-    return _media(out.getvalue(), AUDIO_TYPE, "wav")
+    return make_media(out.getvalue(), AUDIO_TYPE, "wav")
 
 
 def _ratio(ratio: str) -> float:
@@ -166,5 +174,6 @@ def _ratio(ratio: str) -> float:
     return value if value is not None and 0.05 <= value <= 20 else 1.0
 
 
-def _media(data: bytes, mimetype: str, ext: str) -> Media:
+def make_media(data: bytes, mimetype: str, ext: str) -> Media:
+    """Return a `Media` of `data`, its ETag a hash of the bytes."""
     return Media(data, mimetype, ext, hashlib.blake2b(data, digest_size=12).hexdigest())

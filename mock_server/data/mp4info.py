@@ -1,12 +1,14 @@
 """Minimal, dependency-free MP4 (ISO BMFF) inspector.
 
 Reads just enough of the box tree to report the major brand (``ftyp``), the
-movie duration (``moov/mvhd``), and the first video track's frame size
-(``trak/tkhd``) and codec fourcc (``trak/mdia/minf/stbl/stsd``).
+movie duration (``moov/mvhd``), the first video track's frame size
+(``trak/tkhd``) and codec fourcc (``trak/mdia/minf/stbl/stsd``), and the first
+sound track's codec fourcc and duration, if the file has one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import struct
 from collections.abc import Iterator
@@ -22,6 +24,8 @@ class Mp4Info:
     height: int
     codec: str
     brand: str
+    audio: str | None = None  # the first sound track's codec ("mp4a"), None without one
+    audio_s: float = 0.0  # that track's duration in seconds
 
 
 def _boxes(data: bytes, start: int, end: int) -> Iterator[_Box]:
@@ -78,40 +82,62 @@ def probe(data: bytes) -> Mp4Info:
     if moov is None:
         raise ValueError("not a playable MP4: no 'moov' box")
 
-    mvhd = _child(data, moov, "mvhd")
-    pos = _payload(data, mvhd, 4)
-    if data[pos] == 1:
-        _payload(data, mvhd, 32)
-        timescale, duration = struct.unpack_from(">IQ", data, pos + 20)
-    else:
-        _payload(data, mvhd, 20)
-        timescale, duration = struct.unpack_from(">II", data, pos + 12)
+    timescale, duration = _timing(data, _child(data, moov, "mvhd"))
     if timescale == 0:
         raise ValueError("bad MP4: 'mvhd' timescale is 0")
 
+    video: Mp4Info | None = None
+    audio: tuple[str, float] | None = None
     for trak in (b for b in _boxes(data, moov[1], moov[2]) if b[0] == "trak"):
         hdlr = _child(data, trak, "mdia/hdlr")
         pos = _payload(data, hdlr, 12)
-        if data[pos + 8 : pos + 12] != b"vide":
+        handler = data[pos + 8 : pos + 12]
+        if handler == b"soun" and audio is None:
+            audio = (_codec(data, trak), _media_seconds(data, trak))
+        if handler != b"vide" or video is not None:
             continue
         tkhd = _child(data, trak, "tkhd")
         pos = _payload(data, tkhd, 4)
         wh_at = 88 if data[pos] == 1 else 76  # after the version-dependent fields + matrix
         _payload(data, tkhd, wh_at + 8)
         width, height = struct.unpack_from(">II", data, pos + wh_at)
-        stsd = _child(data, trak, "mdia/minf/stbl/stsd")
-        pos = _payload(data, stsd, 16)
-        if struct.unpack_from(">I", data, pos + 4)[0] == 0:
-            raise ValueError("bad MP4: video 'stsd' has no sample entries")
-        codec = data[pos + 12 : pos + 16].decode("latin-1")
-        return Mp4Info(
+        video = Mp4Info(
             duration_s=duration / timescale,
             width=width >> 16,  # 16.16 fixed point
             height=height >> 16,
-            codec=codec,
+            codec=_codec(data, trak),
             brand=brand,
         )
-    raise ValueError("not a playable MP4: no video track")
+    if video is None:
+        raise ValueError("not a playable MP4: no video track")
+    if audio is None:
+        return video
+    return dataclasses.replace(video, audio=audio[0], audio_s=audio[1])
+
+
+def _codec(data: bytes, trak: _Box) -> str:
+    stsd = _child(data, trak, "mdia/minf/stbl/stsd")
+    pos = _payload(data, stsd, 16)
+    if struct.unpack_from(">I", data, pos + 4)[0] == 0:
+        raise ValueError("bad MP4: 'stsd' has no sample entries")
+    return data[pos + 12 : pos + 16].decode("latin-1")
+
+
+def _timing(data: bytes, box: _Box) -> tuple[int, int]:
+    """Return (timescale, duration) of an ``mvhd`` or ``mdhd`` box (the same layout)."""
+    pos = _payload(data, box, 4)
+    if data[pos] == 1:
+        _payload(data, box, 32)
+        timescale, duration = struct.unpack_from(">IQ", data, pos + 20)
+    else:
+        _payload(data, box, 20)
+        timescale, duration = struct.unpack_from(">II", data, pos + 12)
+    return int(timescale), int(duration)
+
+
+def _media_seconds(data: bytes, trak: _Box) -> float:
+    timescale, duration = _timing(data, _child(data, trak, "mdia/mdhd"))
+    return duration / timescale if timescale else 0.0
 
 
 def probe_file(path: str | os.PathLike[str]) -> Mp4Info:
