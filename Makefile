@@ -102,7 +102,7 @@ bench: $(STAMP)  ## wrk against the served mock and Prism; figures to reports/be
 fuzz: $(STAMP)  ## the fuzz property over 100k requests; figures to reports/fuzz.json
 	$(BIN)/python bench/fuzz.py $(ARGS)
 
-videos: $(STAMP)  ## re-render the result MP4s in fixtures/videos
+videos: $(STAMP)  ## re-encode the blocks result videos are made of (fixtures/videos/blocks.zip)
 	$(BIN)/python fixtures/make_videos.py
 
 clean:

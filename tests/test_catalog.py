@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 from mock_server.catalog import pricing, registry
 from mock_server.catalog.from_catalog import DEFS_FILE, KLING_DEFS, KLING_FILE, TYPES, served
 from mock_server.catalog.registry import MODELS, SHIPPED
+from mock_server.catalog.tables import AUDIO_ARGS
 from mock_server.data import schemas
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -338,6 +339,17 @@ def test_audio_readers(model: str, args: dict[str, Any], audio: bool) -> None:
 )
 def test_size_readers(model: str, args: dict[str, Any], size: tuple[int, int] | None) -> None:
     assert MODELS[model].size(args) == size
+
+
+@pytest.mark.parametrize("model", sorted(m for m, s in SHIPPED.items() if s.output == "videos"))
+def test_every_video_model_reads_its_resolution_and_sound(model: str) -> None:
+    spec = SHIPPED[model]
+    assert {"duration", "aspect_ratio", "resolution", "audio"} <= set(spec.media)
+    assert spec.resolution({}) in {"540p", "720p", "1080p", "720P", "1080P"}  # a default
+    switches = set(AUDIO_ARGS) & spec.properties
+    assert spec.media["audio"].arg == (
+        min(switches, key=list(AUDIO_ARGS).index) if switches else None
+    )
 
 
 def test_video_to_video_without_duration_lasts_five_seconds() -> None:
