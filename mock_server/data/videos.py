@@ -111,8 +111,7 @@ def _sample(nal: bytes) -> bytes:
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def video(width: int, height: int, seconds: int, audio: bool) -> Media:
     """Return the MP4 of a still video of that frame size (one of `frame_sizes`), length in
-    whole seconds (clamped to 1..60) and with a silent AAC track when `audio`."""
-    seconds = min(max(seconds, MIN_SECONDS), MAX_SECONDS)
+    whole seconds and with a silent AAC track when `audio`."""
     stream, sps, pps, idr = _intra(width, height)
     gop = FPS * KEY_SECONDS
     key = _sample(idr)
@@ -149,6 +148,6 @@ def video(width: int, height: int, seconds: int, audio: bool) -> Media:
 
 def result_video(aspect_ratio: str, resolution: str | None, seconds: int, audio: bool) -> Media:
     """Return the video of a job asking `aspect_ratio` ("16:9"), `resolution` ("1080p", None),
-    `seconds` and sound or not."""
+    `seconds` (clamped to 1..60) and sound or not."""
     width, height = frame_size(aspect_ratio, resolution)
-    return video(width, height, seconds, audio)
+    return video(width, height, min(max(seconds, MIN_SECONDS), MAX_SECONDS), audio)
