@@ -26,6 +26,7 @@ from typing import Any
 
 from mock_server.catalog.tables import AUDIO_ARGS, DEFAULT_VIDEO_RESOLUTION, FORMAT_ARGS
 from mock_server.data import schemas
+from mock_server.data.media import pixels
 from mock_server.errors import ConfigError
 
 BLOCK = "x-shortapi"
@@ -33,7 +34,6 @@ FOLDER = "models"  # under the schemas folder
 FILE_SCHEMA = "model-file.schema.json"
 ANY_ARGS = "models/_any.args.json"
 _RATIO = re.compile(r"[1-9][0-9]*:[1-9][0-9]*")
-_PIXELS = re.compile(r"([1-9][0-9]{0,4})\s*[x*]\s*([1-9][0-9]{0,4})", re.IGNORECASE)
 _OFF = frozenset({"", "false", "off", "no", "none", "0"})
 
 
@@ -143,8 +143,7 @@ class ModelSpec:
         value = self._read(args, "size")
         if isinstance(value, Mapping):
             value = f"{value.get('width')}x{value.get('height')}"
-        found = _PIXELS.fullmatch(value.strip()) if isinstance(value, str) else None
-        return (int(found.group(1)), int(found.group(2))) if found else None
+        return pixels(value) if isinstance(value, str) else None
 
     def output_format(self, args: Mapping[str, Any]) -> str | None:
         """Return the file format an image job asks (``output_format``: png, jpeg, webp)."""

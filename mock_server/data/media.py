@@ -40,7 +40,7 @@ _SAVE_OPTIONS = {
 _K = re.compile(r"(\d+(?:\.\d+)?)k", re.IGNORECASE)  # 1K, 1.5K, 2k, 4K
 _P = re.compile(r"(\d+)p", re.IGNORECASE)  # 540p, 720P, 1080p (the short side of 16:9)
 _PIXELS = re.compile(r"(\d+)")  # 512, 1024: the long side
-_SIZE = re.compile(r"(\d+)\s*[x*]\s*(\d+)", re.IGNORECASE)  # 1536x1024: exactly
+_SIZE = re.compile(r"([1-9][0-9]{0,4})\s*[x*]\s*([1-9][0-9]{0,4})", re.IGNORECASE)  # 1536x1024
 
 AUDIO_RATE = 8000
 AUDIO_SECONDS = 5
@@ -95,11 +95,18 @@ def long_side(resolution: str | None) -> int:
     return min(max(side, MIN_LONG_SIDE), MAX_LONG_SIDE)
 
 
+def pixels(text: str | None) -> tuple[int, int] | None:
+    """Return (width, height) of a size spelled ``WxH`` (``1536x1024``, ``1536*1024``), else
+    None."""
+    found = _SIZE.fullmatch(text.strip()) if text else None
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
 def image_size(ratio: float, resolution: str | None) -> tuple[int, int]:
     """Return (width, height) of an image of width/height `ratio` in `resolution`'s class
     (an explicit ``WxH`` resolution is taken as it is, clamped to 4096 a side)."""
-    if resolution and (match := _SIZE.fullmatch(resolution.strip())):
-        width, height = (min(max(int(g), 1), MAX_LONG_SIDE) for g in match.groups())
+    if size := pixels(resolution):
+        width, height = (min(side, MAX_LONG_SIDE) for side in size)
         return width, height
     side = long_side(resolution)
     if ratio >= 1:

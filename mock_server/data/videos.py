@@ -24,7 +24,7 @@ import re
 import zipfile
 
 from mock_server.data import h264, mp4mux
-from mock_server.data.media import Media, make_media, ratio_value
+from mock_server.data.media import Media, make_media, pixels, ratio_value
 from mock_server.data.schemas import data_dir
 
 RATIOS: tuple[str, ...] = ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9")
@@ -43,7 +43,6 @@ _AUDIO_CONFIG = bytes([0x11, 0x90])  # AudioSpecificConfig: AAC-LC, 48 kHz, 2 ch
 CACHE_SIZE = 16
 _NAMED = {"qhd": 1440, "4k": 2160, "uhd": 2160}
 _P = re.compile(r"(\d{3,4})p", re.IGNORECASE)
-_PIXELS = re.compile(r"(\d+)\s*[x*]\s*(\d+)", re.IGNORECASE)
 _K = re.compile(r"(\d+(?:\.\d+)?)k", re.IGNORECASE)
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?)")
 
@@ -63,8 +62,8 @@ def short_side(resolution: str | None) -> int:
     text = (resolution or "").strip().lower()
     if text in _NAMED:
         return _NAMED[text]
-    if pixels := _PIXELS.fullmatch(text):
-        value = float(min(int(pixels.group(1)), int(pixels.group(2))))
+    if size := pixels(text):
+        value = float(min(size))
     elif kilo := _K.fullmatch(text):
         value = float(kilo.group(1)) * 720  # 1k 720, 2k 1440, 3k the nearest: 2160
     elif match := _P.fullmatch(text) or _NUMBER.search(text):
