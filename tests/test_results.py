@@ -357,6 +357,23 @@ def test_output_format_sets_the_image_format(
         assert picture(fetch(client, url, mimetype)) == (fmt, (1024, 683))
 
 
+@pytest.mark.parametrize(
+    ("output_format", "ext", "mimetype", "fmt"),
+    [("webp", "webp", "image/webp", "WEBP"), ("jpeg", "jpg", "image/jpeg", "JPEG")],
+)
+def test_gpt_image_2_output_format_and_size_are_honoured(
+    client: FlaskClient, output_format: str, ext: str, mimetype: str, fmt: str
+) -> None:
+    # output_format is not on the page: accepted with a warning (lenient), and followed
+    payload = example("openai/gpt-image-2/text-to-image", size="1536x1024")
+    payload["args"]["output_format"] = output_format
+    data = finished(client, payload)
+    (entry,) = data["result"]["images"]
+    assert entry["url"].endswith(f"/1.{ext}")
+    image = fetch(client, entry["url"], mimetype)
+    assert image.startswith(_MAGIC[fmt]) and picture(image) == (fmt, (1536, 1024))
+
+
 def test_image_files_are_conditional_and_ranged(client: FlaskClient) -> None:
     data = finished(client, example("google/nano-banana/text-to-image"))
     path = urlsplit(data["result"]["images"][0]["url"]).path
