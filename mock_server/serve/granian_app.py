@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 import sys
 import time
@@ -20,13 +21,18 @@ from functools import partial
 from typing import Any
 
 from mock_server.errors import SERVER_ERROR
-from mock_server.keys import bearer_key
-from mock_server.serve.gunicorn_app import redact_line
+from mock_server.keys import bearer_key, redact
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # Requests a worker takes in at once, per Python thread: enough to keep every thread busy
 # at 16 connections, few enough that a queued request does not wait behind a long line.
 BACKPRESSURE_PER_THREAD = 8
+_ACCOUNT_PATH = re.compile(r"(/_mock/accounts/)(?!key_[0-9a-f]{12}\b)[^/?\s]+")
+
+
+def redact_line(text: str, keys: list[str]) -> str:
+    """Mask API keys in a request line: `keys`, Bearer tokens, /_mock/accounts/<key>."""
+    return _ACCOUNT_PATH.sub(r"\1***", redact(text, keys))
 
 
 def granian_flags(workers: int, threads: int) -> list[str]:
