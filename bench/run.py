@@ -189,7 +189,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per case")
     parser.add_argument("--no-prism", action="store_true", help="skip the Prism cases")
     parser.add_argument(
-        "--server", choices=HTTP_SERVERS, default="granian", help="the mock's and bare app's"
+        "--server", choices=HTTP_SERVERS, default="gunicorn", help="the mock's and bare app's"
     )
     parser.add_argument(
         "--no-compare", action="store_true", help="skip the other server's mock and bare app"
