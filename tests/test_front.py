@@ -5,7 +5,10 @@ it, and it serves without gunicorn's gthread worker."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -109,13 +112,33 @@ def test_keep_alive_and_pipelined_requests_are_answered_in_order(mock: ServedMoc
     assert answer.index(b"first") < answer.index(b"second")
 
 
-def test_sigterm_stops_master_and_workers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", ["gunicorn", "granian"])
+def test_sigterm_to_the_group_stops_master_and_workers(tmp_path: Path, server: str) -> None:
     args = ["serve", "--store", f"sqlite:{tmp_path}/t.db", "--workers", "2", "--reset"]
-    with served_mock(tmp_path, args) as served:
+    with served_mock(tmp_path, [*args, "--server", server]) as served:
         assert requests.get(served.url("/_mock/health"), timeout=5).ok
-        assert served.stop() == 0
+        os.killpg(served.process.pid, signal.SIGTERM)  # as a supervisor or Ctrl-C would
+        assert served.process.wait(10) == 0
         with pytest.raises(requests.ConnectionError):
             requests.get(served.url("/_mock/health"), timeout=2)
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "granian"])
+def test_a_port_in_use_is_one_clear_line(tmp_path: Path, server: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = ["serve", "--server", server, "--port", str(port), "--store", "memory"]
+        args += ["--workers", "1"]
+        done = subprocess.run(
+            [sys.executable, "-m", "mock_server", *args], capture_output=True, text=True, timeout=60
+        )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"shortapi-mock: 127.0.0.1:{port} is in use (another server?): stop it, or pick "
+        "another --port (0 picks a free one)"
+    ]
 
 
 def test_serve_answers_without_gunicorn_and_says_which_server(tmp_path: Path) -> None:

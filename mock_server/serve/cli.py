@@ -112,8 +112,12 @@ def reset_store(url: str) -> None:
 def serve(args: argparse.Namespace) -> int:
     """Prepare the store once, then run `args.server` with `args.workers` workers."""
     from mock_server import close_app, create_app
+    from mock_server.serve.granian_app import bind_problem
 
     args.server = args.server or default_server()
+    if problem := bind_problem(args.host, args.port):
+        print(f"shortapi-mock: {problem}", file=sys.stderr)
+        return 2
     if args.store == "memory" and args.workers > 1:
         print(
             "shortapi-mock: the memory store lives in one process; with --workers > 1 use "

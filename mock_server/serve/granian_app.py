@@ -10,6 +10,7 @@ instead (`NoDrops`; ``ack-lost`` still stores the job first).
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import re
@@ -111,6 +112,24 @@ def load(config: dict[str, Any], access_log: bool, *_target: Any) -> WSGIApp:
 
     app: WSGIApp = NoDrops(create_app(config))
     return RedactingAccessLog(app) if access_log else app
+
+
+def bind_problem(host: str, port: int) -> str | None:
+    """Say in one line why `serve` cannot listen on host:port (in use, no such address),
+    or None: checked once before any worker starts, for every server."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host.strip("[]"), port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return (
+                    f"{host}:{port} is in use (another server?): stop it, or pick another "
+                    "--port (0 picks a free one)"
+                )
+            return f"cannot listen on {host}:{port}: {error.strerror or error}"
+    return None
 
 
 def resolve_port(host: str, port: int) -> int:
