@@ -240,6 +240,7 @@ class FrontWorker(Worker):  # type: ignore[misc]
 
     def init_process(self) -> None:
         self.connections: set[Connection] = set()
+        self._accepting: set[asyncio.Task[Any]] = set()
         self.pool = ThreadPoolExecutor(self.cfg.threads, thread_name_prefix="shortapi-http")
         super().init_process()  # loads the app, then calls run()
 
@@ -285,19 +286,36 @@ class FrontWorker(Worker):  # type: ignore[misc]
     def run(self) -> None:
         asyncio.run(self._serve())
 
+    def _accept(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+        """Take one connection per wake-up. Every worker waits on the same listening socket
+        and all wake; taking one each spreads connections over the workers (asyncio's own
+        server takes up to 100 at once, and one worker got all 16 of a benchmark's), and a
+        worker busy in its threads wakes later and takes fewer."""
+        try:
+            conn, _ = sock.accept()
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            return
+        except OSError as error:  # out of descriptors: say so, keep serving the others
+            self.log.error("accept failed: %s", error)
+            return
+        conn.setblocking(False)
+        task = loop.create_task(loop.connect_accepted_socket(lambda: Connection(self), conn))
+        self._accepting.add(task)
+        task.add_done_callback(self._accepting.discard)
+
     async def _serve(self) -> None:
         loop = asyncio.get_running_loop()
-        servers = []
-        for listener in self.sockets:
-            listener.setblocking(False)
-            servers.append(await loop.create_server(lambda: Connection(self), sock=listener.sock))
+        listening = [listener.sock for listener in self.sockets]
+        for sock in listening:
+            sock.setblocking(False)
+            loop.add_reader(sock.fileno(), self._accept, loop, sock)
         while self.alive:
             self.notify()
             if self.ppid != os.getppid():
                 break
             await asyncio.sleep(_HEARTBEAT_SECONDS)
-        for server in servers:
-            server.close()
+        for sock in listening:
+            loop.remove_reader(sock.fileno())
         deadline = loop.time() + float(self.cfg.graceful_timeout)
         while any(c.busy for c in self.connections) and loop.time() < deadline:
             self.notify()
