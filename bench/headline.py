@@ -27,6 +27,8 @@ import sqlite3
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +42,13 @@ from bench.servers import (
     SERVE_SETTINGS,
     Server,
     Servers,
+    bare_command,
     ensure_prism,
     free_port,
     prism_command,
     prism_silent_flags,
 )
 from bench.wrk import Request, ensure_wrk, measure, run_wrk, write_lua
-from mock_server.serve.gunicorn_app import FRONT_WORKER
 
 MODEL = "kwaivgi/kling-o1/image-to-video"
 STALLED = 64
@@ -60,23 +62,6 @@ def serve(port: int, store: Path, *options: str, reset: bool = True) -> list[str
     command = [str(BIN / "shortapi-mock"), "serve", "--host", HOST, "--port", str(port)]
     command += ["--store", f"sqlite:{store}", *SERVE_SETTINGS, *options]
     return [*command, "--reset"] if reset else command
-
-
-def front_command(port: int, target: str) -> list[str]:
-    """A WSGI app of bench/ under `serve`'s default server and worker settings."""
-    return [
-        str(BIN / "gunicorn"),
-        "--chdir",
-        str(ROOT / "bench"),
-        "--bind",
-        f"{HOST}:{port}",
-        *SERVE_SETTINGS,
-        "--worker-class",
-        FRONT_WORKER,
-        "--log-level",
-        "warning",
-        target,
-    ]
 
 
 def create_body(receiver_port: int | None) -> bytes:
@@ -206,9 +191,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             time.sleep(0.5)
             hooked = create_body(rport)
 
-            def start(label: str, command: list[str], path: str = "/_mock/health") -> Server:
-                flag = "--port" if "--port" in command else "-p"
-                server = servers.start(label, command, int(command[command.index(flag) + 1]))
+            def start(
+                label: str, command: Callable[[int], list[str]], path: str = "/_mock/health"
+            ) -> Server:
+                port = free_port()
+                server = servers.start(label, command(port), port)
                 wait_ready(server, path, 60, {"Authorization": "Bearer bench-key"})
                 time.sleep(1)
                 return server
@@ -232,7 +219,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
             create = Request("create", "POST", CREATE_PATH, hooked)
             # the default serve, as users run it
-            mock = start("default", serve(free_port(), tmp / "default.db"))
+            mock = start("default", lambda port: serve(port, tmp / "default.db"))
             figures["idle_pss_mib"] = (rss_kb(mock.proc.pid)[1] or 0) / 1024
             _, answer = http(mock.url(CREATE_PATH), "POST", hooked)
             job_id = json.loads(answer)["data"]["job_id"]
@@ -245,33 +232,33 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             figures["stall_delay_s"] = stall_delay(mock.port, hooked)
             servers.stop(mock)
             # the manual clock: nothing finishes, no callbacks
-            manual = start("manual", serve(free_port(), tmp / "m.db", "--clock", "manual"))
+            manual = start("manual", lambda port: serve(port, tmp / "m.db", "--clock", "manual"))
             plain = Request("create", "POST", CREATE_PATH, create_body(None))
             figures["manual_create"] = load(manual, plain, args.seconds)
             servers.stop(manual)
             # after 100,000 jobs, beside a fresh store's first creates
-            fresh = start("fresh", serve(free_port(), tmp / "fresh.db"))
+            fresh = start("fresh", lambda port: serve(port, tmp / "fresh.db"))
             figures["fresh_create"] = load(fresh, create, args.short)
             servers.stop(fresh)
             big = tmp / "big.db"
-            seed = start("seed", serve(free_port(), big))
+            seed = start("seed", lambda port: serve(port, big))
             http(seed.url(CREATE_PATH), "POST", create_body(None))
             servers.stop(seed)
             prefill(big, PREFILL)
-            full = start("after-100k", serve(free_port(), big, reset=False))
+            full = start("after-100k", lambda port: serve(port, big, reset=False))
             figures["after_100k_create"] = load(full, create, args.short)
             servers.stop(full)
             # the ceiling: a bare Flask app, and the least a create must do, same server
             for label in ("bare", "floor"):
-                app = start(label, front_command(free_port(), f"{label}_app:app"), "/")
+                target = f"{label}_app:app"
+                app = start(label, partial(bare_command, target=target), "/")
                 figures[f"{label}_create"] = load(app, create, args.seconds)
                 servers.stop(app)
             # Prism, the model alone
             prism = ensure_prism()
             spec = tmp / "kling-o1.json"
             spec.write_text(json.dumps(cut_document(document)))
-            port = free_port()
-            command = prism_command(prism, spec, port, prism_silent_flags(prism))
+            command = partial(prism_command, prism, spec, flags=prism_silent_flags(prism))
             peer = start("prism-silent", command, PRISM_READY_PATH)
             figures["prism_create"] = load(peer, create, args.seconds)
             figures["prism_query"] = load(peer, query, args.seconds)
