@@ -2,13 +2,13 @@
 
 Cases (each a wrk run of ``--seconds`` at 16 connections, 1 wrk thread, after a warm-up):
 
-* ``mock``: ``shortapi-mock serve --server granian`` (2 workers x 2 threads, every model
-  loaded, a SQLite store, the journal on);
+* ``mock``: ``shortapi-mock serve --server gunicorn --clock manual`` (the default server,
+  2 workers x 2 threads, every model loaded, a SQLite store, the journal on);
 * ``bare``: `bench/bare_app.py` (``return {}``) under the same server and settings: the
   ceiling of that server;
-* ``mock-gunicorn`` / ``bare-gunicorn``: the same two under gunicorn (``serve``'s default
-  server), the lever's baseline, measured in the same run (``--server`` picks the first
-  pair's server, ``--no-compare`` leaves the second pair out);
+* ``mock-granian`` / ``bare-granian``: the same two under granian, measured in the same
+  run (``--server`` picks the first pair's server, ``--no-compare`` leaves the second
+  pair out);
 * ``prism-default`` / ``prism-silent``: Prism mocking the mock's own ``/openapi.json``,
   with its default logging (to a file) and with ``-v silent``.
 
