@@ -28,6 +28,7 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # Requests a worker takes in at once, per Python thread: enough to keep every thread busy
 # at 16 connections, few enough that a queued request does not wait behind a long line.
 BACKPRESSURE_PER_THREAD = 8
+GRACEFUL_SECONDS = 5  # as gunicorn's graceful_timeout (gunicorn_app.options)
 _ACCOUNT_PATH = re.compile(r"(/_mock/accounts/)(?!key_[0-9a-f]{12}\b)[^/?\s]+")
 
 
@@ -171,6 +172,9 @@ def run(
         loop=Loops.asyncio,
         log_level=LogLevels.warning,
         log_access=False,
+        # On SIGTERM the master waits this long for each worker, then kills it (without it,
+        # a worker still finishing a callback attempt kept the master up, serving nothing).
+        workers_kill_timeout=GRACEFUL_SECONDS,
     )
     logging.getLogger("_granian").setLevel(logging.WARNING)
     on_ready(f"http://[{address}]:{port}" if ":" in address else f"http://{address}:{port}")
