@@ -89,6 +89,7 @@ clients:
 	$(call debian_package,clients,curl,/usr/bin/curl,the curl client tests,curl)
 
 bench: $(STAMP)  ## wrk against the served mock and Prism; figures to reports/bench.json
+	$(BIN)/python bench/headline.py
 	$(BIN)/python bench/run.py $(ARGS)
 	$(BIN)/python bench/callbacks.py
 	$(BIN)/python bench/fixtures.py

@@ -2,13 +2,13 @@
 
 Cases (each a wrk run of ``--seconds`` at 16 connections, 1 wrk thread, after a warm-up):
 
-* ``mock``: ``shortapi-mock serve --server granian`` (2 workers x 2 threads, every model
-  loaded, a SQLite store, the journal on);
+* ``mock``: ``shortapi-mock serve --server gunicorn --clock manual`` (the default server,
+  2 workers x 2 threads, every model loaded, a SQLite store, the journal on);
 * ``bare``: `bench/bare_app.py` (``return {}``) under the same server and settings: the
   ceiling of that server;
-* ``mock-gunicorn`` / ``bare-gunicorn``: the same two under gunicorn (``serve``'s default
-  server), the lever's baseline, measured in the same run (``--server`` picks the first
-  pair's server, ``--no-compare`` leaves the second pair out);
+* ``mock-granian`` / ``bare-granian``: the same two under granian, measured in the same
+  run (``--server`` picks the first pair's server, ``--no-compare`` leaves the second
+  pair out);
 * ``prism-default`` / ``prism-silent``: Prism mocking the mock's own ``/openapi.json``,
   with its default logging (to a file) and with ``-v silent``.
 
@@ -189,7 +189,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per case")
     parser.add_argument("--no-prism", action="store_true", help="skip the Prism cases")
     parser.add_argument(
-        "--server", choices=HTTP_SERVERS, default="granian", help="the mock's and bare app's"
+        "--server", choices=HTTP_SERVERS, default="gunicorn", help="the mock's and bare app's"
     )
     parser.add_argument(
         "--no-compare", action="store_true", help="skip the other server's mock and bare app"

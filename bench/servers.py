@@ -20,6 +20,7 @@ from typing import IO
 
 from bench.common import QUERY_PATH, ROOT, BenchError
 from mock_server.serve.granian_app import granian_flags
+from mock_server.serve.gunicorn_app import FRONT_WORKER
 
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
@@ -64,9 +65,10 @@ def mock_command(port: int, database: Path, server: str = "gunicorn") -> list[st
     return serve_command(port, database, "--clock", "manual", "--server", server, *SERVE_SETTINGS)
 
 
-def bare_command(port: int, server: str = "gunicorn") -> list[str]:
-    """Return the command serving `bench/bare_app.py` under `server` on `port`, with the
-    settings `serve --server` gives the mock."""
+def bare_command(port: int, server: str = "gunicorn", target: str = "bare_app:app") -> list[str]:
+    """Return the command serving `target` of bench/ (default the bare Flask app) under
+    `server` on `port`, with the settings `serve --server` gives the mock (under gunicorn,
+    `serve`'s own worker class)."""
     if server == "granian":
         return [
             str(BIN / "granian"),
@@ -77,7 +79,7 @@ def bare_command(port: int, server: str = "gunicorn") -> list[str]:
             "--port",
             str(port),
             *granian_flags(WORKERS, THREADS),
-            "bare_app:app",
+            target,
         ]
     return [
         str(BIN / "gunicorn"),
@@ -87,12 +89,12 @@ def bare_command(port: int, server: str = "gunicorn") -> list[str]:
         f"{HOST}:{port}",
         *SERVE_SETTINGS,
         "--worker-class",
-        "gthread",
+        FRONT_WORKER,
         "--keep-alive",
         "5",
         "--log-level",
         "warning",
-        "bare_app:app",
+        target,
     ]
 
 

@@ -23,8 +23,9 @@ from mock_server.state.records import Delivery
 
 log = logging.getLogger(__name__)
 Attempt = Callable[[Delivery, float, float], bool | None]
-"""Send one delivery once and record it: (delivery, clock now, late-before) -> whether the
-receiver answered (None: nothing was sent, as for a refused URL)."""
+"""Send one delivery once and record the attempt in it, not in the store (the courier saves
+it, with its next claim): (delivery, clock now, late-before) -> whether the receiver
+answered (None: nothing was sent, as for a refused URL)."""
 _CLAIM_ROUNDS = 20  # claims per pump
 _CLAIM_BATCH = 50  # deliveries per claim
 
@@ -72,7 +73,13 @@ class Courier:
                     break
         return started
 
-    def _claim(self, now: float, limit: int, destination: str | None = None) -> list[Delivery]:
+    def _claim(
+        self,
+        now: float,
+        limit: int,
+        destination: str | None = None,
+        saved: list[Delivery] | None = None,
+    ) -> list[Delivery]:
         claim = DueClaim(
             now,
             time.time(),
@@ -81,6 +88,7 @@ class Courier:
             skip_destinations=self.lanes.full() if destination is None else (),
             skip_jobs=self.lanes.jobs(),
             destination=destination,
+            saved=saved or (),
         )
         return self.store.claim_due(claim)
 
@@ -104,28 +112,42 @@ class Courier:
     def _chain(self, delivery: Delivery, now: float, late: float) -> None:
         current: Delivery | None = delivery
         while current is not None:
+            attempted = False
             try:
                 answered = self.attempt(current, now, late)
+                attempted = True
                 if answered is not None:
                     self.lanes.record(current.destination, answered)
             except Exception as exc:  # kept for check(); the claim runs out, it is retried
                 if not self._stopping.is_set():
                     log.exception("callback attempt failed")
                     self.errors.append(exc)
-            current = self._next(current, now)
+            current = self._next(current, now, attempted)
 
-    def _next(self, done: Delivery, now: float) -> Delivery | None:
-        """Claim the next due delivery of `done`'s lane for this thread; else give the
-        lane's slot back. Either way `done` is no longer in flight. Under the pump's lock,
-        as a pump's claims: a job's deliveries start one at a time, in their order."""
+    def _next(self, done: Delivery, now: float, attempted: bool = True) -> Delivery | None:
+        """Save `done`'s attempt and claim the next due delivery of its lane for this
+        thread, in one write; else give the lane's slot back. Either way `done` is no
+        longer in flight. Under the pump's lock, as a pump's claims: a job's deliveries
+        start one at a time, in their order."""
         chain = not self._stopping.is_set() and done.destination not in self.lanes.down()
+        saved = [done] if attempted else []
         with self._pump_lock:
             following: list[Delivery] = []
-            if chain:
+            try:
+                if chain:
+                    following = self._claim(now, 1, done.destination, saved)
+                    saved = []
+                elif saved:
+                    self.store.save_deliveries(saved)
+                    saved = []
+            except Exception as exc:
+                log.exception("saving or claiming a callback failed")
+                self.errors.append(exc)
+            if saved:  # the claim failed with it: the attempt is saved on its own
                 try:
-                    following = self._claim(now, 1, done.destination)
+                    self.store.save_deliveries(saved)
                 except Exception as exc:
-                    log.exception("claiming a callback failed")
+                    log.exception("saving a callback attempt failed")
                     self.errors.append(exc)
             with self._lock:
                 _, future = self._flight.pop(done.id)

@@ -93,7 +93,7 @@ class Dispatcher:
         self.courier = Courier(
             self.store,
             self.lanes,
-            lambda delivery, now, late: self.attempt(delivery, now, late=late),
+            lambda delivery, now, late: self.attempt(delivery, now, late=late, save=False),
             hold=self.hold,
             errors=self.errors,
         )
@@ -138,14 +138,18 @@ class Dispatcher:
         (`courier.py`); a delivery due by `late` is late (see `attempt`)."""
         return self.courier.pump(now, late=late)
 
-    def attempt(self, delivery: Delivery, now: float, *, late: float = -math.inf) -> bool | None:
-        """POST one delivery once and record the attempt (and the retry, if any); return
-        whether the receiver answered (None: nothing was sent)."""
+    def attempt(
+        self, delivery: Delivery, now: float, *, late: float = -math.inf, save: bool = True
+    ) -> bool | None:
+        """POST one delivery once and record the attempt (and the retry, if any) in it, and
+        in the store unless `save` is False (the courier saves it with its next claim);
+        return whether the receiver answered (None: nothing was sent)."""
         queued = delivery.due_at if delivery.queued_at is None else delivery.queued_at
         if now - queued > self.max_age:  # too old to send (the sweep missed it in flight)
             delivery.attempts.append(self._note(now))
             delivery.state, delivery.claimed_until = "expired", 0.0
-            self.store.save_delivery(delivery)
+            if save:
+                self.store.save_delivery(delivery)
             return None
         number = len(delivery.attempts) + 1
         # On the clock the attempt happens when it fell due: an advance that jumps past
@@ -182,7 +186,8 @@ class Dispatcher:
             delivery.state = "failed"
         else:
             delivery.due_at = at + min(self.backoff * 2 ** (number - 1), self.backoff_max)
-        self.store.save_delivery(delivery)
+        if save:
+            self.store.save_delivery(delivery)
         return answered
 
     # driving

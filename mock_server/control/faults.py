@@ -43,6 +43,8 @@ from mock_server.tokens import parse_tokens
 HEADER = "X-Mock-Fault"
 ENDPOINTS = ("create", "query")
 DROP_KEY = "shortapi.drop"
+# A server that owns its connections (serve/front.py) offers a callable here: close(reset).
+CLOSE_KEY = "shortapi.close_connection"
 ACK_LOST = "ack-lost"
 _DROPS = ("reset", "empty", ACK_LOST)
 _USAGE = (
@@ -164,6 +166,9 @@ class DropConnection:
             return result
         if hasattr(result, "close"):
             result.close()
+        if (close := environ.get(CLOSE_KEY)) is not None:
+            close(kind == "reset")
+            return []
         sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
         if not isinstance(sock, socket.socket):
             # In-process (test client, responses, httpx): no socket, so raise what a

@@ -131,6 +131,9 @@ def _terminal_at(job: Job) -> float | None:
 
 
 Planner = Callable[["Change"], Sequence[Delivery]]
+# Jobs settled per store transaction: one write for many, short enough that a request
+# waiting for the write lock behind it waits a few milliseconds at most.
+SETTLE_BATCH = 50
 
 
 def finishes_at(job: Job) -> float:
@@ -148,33 +151,38 @@ def settle_job(store: Store, job: Job, reached: int, plan: Planner) -> list[Chan
     changes: list[Change] = []
     stage = job.stage
     while stage < reached:
-        if stage == Stage.NONE:
-            change = Change(job, Status.PROCESSING, job.created_at + job.queued_for)
-            new_stage, next_at, back = Stage.STARTED, _terminal_at(job), None
-        else:
-            final = Status(job.outcome.status)
-            change = Change(job, final, _terminal_at(job) or job.created_at)
-            new_stage, next_at = Stage.DONE, None
-            back = refund_of(job.amount) if final == Status.FAILED else None
-        move = StageMove(job.id, stage, new_stage, next_at, back, plan(change))
+        move, change = next_move(job, stage, plan)
         if not store.move_stage(move):
             break
         changes.append(change)
-        stage = new_stage
+        stage = move.new_stage
     return changes
 
 
+def next_move(job: Job, stage: int, plan: Planner) -> tuple[StageMove, Change]:
+    """Return the move that acts on `job`'s status change after `stage`, and the change."""
+    if stage == Stage.NONE:
+        change = Change(job, Status.PROCESSING, job.created_at + job.queued_for)
+        new_stage, next_at, back = Stage.STARTED, _terminal_at(job), None
+    else:
+        final = Status(job.outcome.status)
+        change = Change(job, final, _terminal_at(job) or job.created_at)
+        new_stage, next_at = Stage.DONE, None
+        back = refund_of(job.amount) if final == Status.FAILED else None
+    return StageMove(job.id, stage, new_stage, next_at, back, plan(change)), change
+
+
 def settle(store: Store, now: float, plan: Planner) -> list[Change]:
-    """Act on every status change that has fallen due by clock time `now`, in time order."""
+    """Act on every status change that has fallen due by clock time `now`, in time order:
+    each round moves every due job one stage, all in one store transaction."""
     changes: list[Change] = []
-    while due := store.due_jobs(now):
-        moved = 0
-        for job in due:
-            step = settle_job(store, job, job.stage + 1, plan)
-            moved += len(step)
-            changes += step
-        if not moved:  # every due job was taken by another worker meanwhile
+    while due := store.due_jobs(now, limit=SETTLE_BATCH):
+        planned = [next_move(job, job.stage, plan) for job in due]
+        made = store.move_stages([move for move, _ in planned])
+        step = [change for (_, change), ok in zip(planned, made, strict=True) if ok]
+        if not step:  # every due job was taken by another worker meanwhile
             break
+        changes += step
     changes.sort(key=lambda change: change.at)
     return changes
 

@@ -66,6 +66,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def default_server() -> str:
+    """Return the server `serve` runs without --server: gunicorn when it can be imported
+    (not on Windows), else granian."""
+    try:
+        import gunicorn  # noqa: F401
+    except ImportError:
+        return "granian"
+    return "gunicorn"
+
+
 def banner(base_url: str, args: argparse.Namespace) -> str:
     """Return the start-up text: where the mock listens and a curl to paste."""
     key = "test-key"
@@ -73,7 +83,8 @@ def banner(base_url: str, args: argparse.Namespace) -> str:
         [
             f"shortapi-mock {__version__} serving on {base_url}",
             f"  store {redact(args.store)}, clock {args.clock} x{args.speed}, "
-            f"{args.workers} worker(s), profile {args.profile}, result key {args.result_key}"
+            f"{args.workers} worker(s) under {args.server}, profile {args.profile}, "
+            f"result key {args.result_key}"
             + (", errors as HTTP 200" if args.error_status == "200" else ""),
             f"  dashboard: {base_url}/_mock/ui  admin: {base_url}/_mock/health  "
             f"openapi: {base_url}/openapi.json",
@@ -101,7 +112,12 @@ def reset_store(url: str) -> None:
 def serve(args: argparse.Namespace) -> int:
     """Prepare the store once, then run `args.server` with `args.workers` workers."""
     from mock_server import close_app, create_app
+    from mock_server.serve.granian_app import bind_problem
 
+    args.server = args.server or default_server()
+    if problem := bind_problem(args.host, args.port):
+        print(f"shortapi-mock: {problem}", file=sys.stderr)
+        return 2
     if args.store == "memory" and args.workers > 1:
         print(
             "shortapi-mock: the memory store lives in one process; with --workers > 1 use "
@@ -134,7 +150,6 @@ def serve(args: argparse.Namespace) -> int:
 
 def start_workers(config: dict[str, Any], args: argparse.Namespace) -> None:
     """Run `args.server` with `args.workers` workers of `args.threads` threads each."""
-    from mock_server.serve import gunicorn_app
 
     def on_ready(url: str) -> None:
         print(banner(url, args), flush=True)
@@ -152,8 +167,15 @@ def start_workers(config: dict[str, Any], args: argparse.Namespace) -> None:
             on_ready=on_ready,
         )
         return
+    from mock_server.serve import gunicorn_app
+
     settings = gunicorn_app.options(
-        args.host, args.port, workers=args.workers, threads=args.threads, access_log=args.access_log
+        args.host,
+        args.port,
+        workers=args.workers,
+        threads=args.threads,
+        access_log=args.access_log,
+        worker_class=gunicorn_app.FRONT_WORKER,
     )
     gunicorn_app.MockServer(config, settings, on_ready).run()
 

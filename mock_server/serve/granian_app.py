@@ -10,8 +10,10 @@ instead (`NoDrops`; ``ack-lost`` still stores the job first).
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import re
 import socket
 import sys
 import time
@@ -20,13 +22,19 @@ from functools import partial
 from typing import Any
 
 from mock_server.errors import SERVER_ERROR
-from mock_server.keys import bearer_key
-from mock_server.serve.gunicorn_app import redact_line
+from mock_server.keys import bearer_key, redact
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # Requests a worker takes in at once, per Python thread: enough to keep every thread busy
 # at 16 connections, few enough that a queued request does not wait behind a long line.
 BACKPRESSURE_PER_THREAD = 8
+GRACEFUL_SECONDS = 5  # as gunicorn's graceful_timeout (gunicorn_app.options)
+_ACCOUNT_PATH = re.compile(r"(/_mock/accounts/)(?!key_[0-9a-f]{12}\b)[^/?\s]+")
+
+
+def redact_line(text: str, keys: list[str]) -> str:
+    """Mask API keys in a request line: `keys`, Bearer tokens, /_mock/accounts/<key>."""
+    return _ACCOUNT_PATH.sub(r"\1***", redact(text, keys))
 
 
 def granian_flags(workers: int, threads: int) -> list[str]:
@@ -107,6 +115,24 @@ def load(config: dict[str, Any], access_log: bool, *_target: Any) -> WSGIApp:
     return RedactingAccessLog(app) if access_log else app
 
 
+def bind_problem(host: str, port: int) -> str | None:
+    """Say in one line why `serve` cannot listen on host:port (in use, no such address),
+    or None: checked once before any worker starts, for every server."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host.strip("[]"), port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return (
+                    f"{host}:{port} is in use (another server?): stop it, or pick another "
+                    "--port (0 picks a free one)"
+                )
+            return f"cannot listen on {host}:{port}: {error.strerror or error}"
+    return None
+
+
 def resolve_port(host: str, port: int) -> int:
     """Return `port`, or a port free right now when it is 0 (granian binds a fixed port)."""
     if port:
@@ -146,6 +172,9 @@ def run(
         loop=Loops.asyncio,
         log_level=LogLevels.warning,
         log_access=False,
+        # On SIGTERM the master waits this long for each worker, then kills it (without it,
+        # a worker still finishing a callback attempt kept the master up, serving nothing).
+        workers_kill_timeout=GRACEFUL_SECONDS,
     )
     logging.getLogger("_granian").setLevel(logging.WARNING)
     on_ready(f"http://[{address}]:{port}" if ":" in address else f"http://{address}:{port}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -10,14 +9,13 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
-from mock_server.keys import bearer_key, redact
+from mock_server.keys import bearer_key
+from mock_server.serve.granian_app import redact_line
 
-_ACCOUNT_PATH = re.compile(r"(/_mock/accounts/)(?!key_[0-9a-f]{12}\b)[^/?\s]+")
+__all__ = ["FRONT_WORKER", "MockServer", "RedactingLogger", "options", "redact_line"]
 
-
-def redact_line(text: str, keys: list[str]) -> str:
-    """Mask API keys in a request line: `keys`, Bearer tokens, /_mock/accounts/<key>."""
-    return _ACCOUNT_PATH.sub(r"\1***", redact(text, keys))
+# `serve`'s worker class: an event loop reads requests, threads run the app (serve/front.py).
+FRONT_WORKER = "mock_server.serve.front.FrontWorker"
 
 
 def options(
@@ -75,7 +73,13 @@ class MockServer(BaseApplication):  # type: ignore[misc]
         shown = f"[{host}]" if ":" in host else host
         self.on_ready(f"http://{shown}:{port}")
 
-    def load(self) -> Flask:
+    def load(self) -> Flask | Any:
         from mock_server import create_app
 
-        return create_app(self.app_config)
+        app = create_app(self.app_config)
+        if self.cfg.worker_class_str == FRONT_WORKER and self.cfg.accesslog:
+            # gunicorn's access log is its gthread worker's; the front worker logs with ours.
+            from mock_server.serve.granian_app import RedactingAccessLog
+
+            return RedactingAccessLog(app)
+        return app

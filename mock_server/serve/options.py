@@ -179,9 +179,10 @@ SERVE: tuple[Option, ...] = (
     option(
         "--server",
         choices=SERVERS,
-        default="gunicorn",
-        help="the HTTP server of the workers: gunicorn (default) or granian (faster; cannot "
-        "drop connections, so the faults reset/empty/ack-lost answer 500)",
+        default=None,
+        help="the HTTP server of the workers: gunicorn with an event loop in front of the "
+        "threads (default when installed) or granian (cannot drop connections, so the "
+        "faults reset/empty/ack-lost answer 500; stalled clients can hold its threads)",
     ),
     PROFILE,
     STRICT_ARGS,

@@ -161,6 +161,10 @@ class MemoryStore:
             due.sort(key=lambda r: (r.job.next_event_at or 0.0, r.job.created_at))
             return [r.copy() for r in due[:limit]]
 
+    def move_stages(self, moves: Sequence[StageMove]) -> list[bool]:
+        with self._lock:
+            return [self.move_stage(move) for move in moves]
+
     def move_stage(self, move: StageMove) -> bool:
         with self._lock:
             row = self._jobs.get(move.job_id)
@@ -233,6 +237,8 @@ class MemoryStore:
 
     def claim_due(self, claim: DueClaim) -> list[Delivery]:
         with self._lock:
+            if claim.saved:
+                self.save_deliveries(claim.saved)
             due = sorted(
                 (d for d in self._pending.values() if claim.takes(d)),
                 key=lambda d: (d.due_at, d.id),

@@ -28,7 +28,9 @@ Pick = Callable[[Sequence[Injection]], Injection | None]
 class DueClaim:
     """Which due deliveries one claim takes: pending, due by clock time `now`, unclaimed at
     wall time `wall`, at most `limit`, none whose destination or job is in the skip lists
-    (and, given a `destination`, none of any other); each is held for `hold` wall seconds."""
+    (and, given a `destination`, none of any other); each is held for `hold` wall seconds.
+    The deliveries in `saved` (an attempt just made) are saved first, in the same
+    transaction where the store has one: a chain's save and next claim are one write."""
 
     now: float
     wall: float
@@ -37,6 +39,7 @@ class DueClaim:
     skip_destinations: Collection[str] = ()
     skip_jobs: Collection[str] = ()
     destination: str | None = None
+    saved: Sequence[Delivery] = ()
 
     def takes(self, delivery: Delivery) -> bool:
         """Say whether `delivery` (pending) is one this claim takes."""
@@ -73,6 +76,10 @@ class JobStore(Protocol):
     def replan_job(self, job_id: str, change: Callable[[Job], Job]) -> Job | None: ...
     def due_jobs(self, now: float, *, limit: int = 200) -> list[Job]: ...
     def move_stage(self, move: StageMove) -> bool: ...
+    def move_stages(self, moves: Sequence[StageMove]) -> list[bool]:
+        """Make each move as `move_stage` would, in order (one transaction where the store
+        can: settling a batch of jobs is one write); return which were made."""
+        ...
 
 
 class AccountStore(Protocol):

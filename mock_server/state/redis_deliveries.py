@@ -71,6 +71,8 @@ class RedisDeliveries:
             start += _PAGE
 
     def claim_due(self, claim: DueClaim) -> list[Delivery]:
+        if claim.saved:
+            self.save_deliveries(claim.saved)
         if claim.limit <= 0:
             return []
         candidates: list[Delivery] = []

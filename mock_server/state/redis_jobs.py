@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mock_server.jobs.status import Stage
@@ -198,6 +198,9 @@ class RedisJobs:
         ids = self.r.zrangebyscore(self.keys.due, "-inf", now, start=0, num=limit)
         jobs = self._jobs(ids)
         return sorted(jobs, key=lambda j: (j.next_event_at or 0.0, j.created_at))
+
+    def move_stages(self, moves: Sequence[StageMove]) -> list[bool]:
+        return [self.move_stage(move) for move in moves]  # one transaction each
 
     def move_stage(self, move: StageMove) -> bool:
         keys = self.keys

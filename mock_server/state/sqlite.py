@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from mock_server.jobs.status import Stage
@@ -126,20 +126,27 @@ class SQLiteStore(SQLiteDeliveries, JournalMethods):
         return [self._job(row) for row in rows]
 
     def move_stage(self, move: StageMove) -> bool:
+        return self.move_stages([move])[0]
+
+    def move_stages(self, moves: Sequence[StageMove]) -> list[bool]:
         with self.db.write() as db:
-            row = db.execute(
-                "UPDATE jobs SET stage = ?, next_event_at = ? WHERE id = ? AND "
-                "stage = ? RETURNING owner",
-                (move.new_stage, move.next_event_at, move.job_id, move.stage),
-            ).fetchone()
-            if row is None:
-                return False
-            account = self._account(db, row[0])
-            if move.account_change is not None and account is not None:
-                self._put_account(db, move.account_change(account))
-            for delivery in move.deliveries:
-                self._insert_delivery(db, delivery)
-            return True
+            return [self._move(db, move) for move in moves]
+
+    @classmethod
+    def _move(cls, db: sqlite3.Connection, move: StageMove) -> bool:
+        row = db.execute(
+            "UPDATE jobs SET stage = ?, next_event_at = ? WHERE id = ? AND "
+            "stage = ? RETURNING owner",
+            (move.new_stage, move.next_event_at, move.job_id, move.stage),
+        ).fetchone()
+        if row is None:
+            return False
+        account = cls._account(db, row[0])
+        if move.account_change is not None and account is not None:
+            cls._put_account(db, move.account_change(account))
+        for delivery in move.deliveries:
+            cls._insert_delivery(db, delivery)
+        return True
 
     # accounts
     @staticmethod

@@ -66,14 +66,17 @@ class SQLiteDeliveries:
 
     def save_deliveries(self, deliveries: Sequence[Delivery]) -> None:
         with self.db.write() as db:
-            db.executemany(
-                "UPDATE deliveries SET state = ?, due_at = ?, claimed_until = ?, data = ? "
-                "WHERE id = ?",
-                [
-                    (d.state, d.due_at, d.claimed_until, json.dumps(d.to_dict()), d.id)
-                    for d in deliveries
-                ],
-            )
+            self._save(db, deliveries)
+
+    @staticmethod
+    def _save(db: sqlite3.Connection, deliveries: Sequence[Delivery]) -> None:
+        db.executemany(
+            "UPDATE deliveries SET state = ?, due_at = ?, claimed_until = ?, data = ? WHERE id = ?",
+            [
+                (d.state, d.due_at, d.claimed_until, json.dumps(d.to_dict()), d.id)
+                for d in deliveries
+            ],
+        )
 
     def list_deliveries(self, *, limit: int = 100, job_id: str | None = None) -> list[Delivery]:
         if job_id is None:
@@ -130,8 +133,11 @@ class SQLiteDeliveries:
             )
             .fetchall()
         )
-        claimed = []
+        claimed: list[Delivery] = []
+        if not rows and not claim.saved:
+            return claimed
         with self.db.write() as db:
+            self._save(db, claim.saved)
             for row in rows:
                 taken = db.execute(
                     "UPDATE deliveries SET claimed_until = ? WHERE id = ? AND state = 'pending' "
