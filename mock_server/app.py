@@ -22,6 +22,7 @@ from mock_server.api import (
     skill,
     uploads,
 )
+from mock_server.bounds import KeptErrors
 from mock_server.callbacks.dispatcher import Dispatcher
 from mock_server.catalog import registry
 from mock_server.clock import Clock, WallClock, now_of
@@ -37,8 +38,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask("mock_server", static_folder=None)  # the dashboard serves its own under /_mock/
     app.config.from_mapping(settings.DEFAULTS)
     app.config.update(config or {})
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.json.compact = True  # type: ignore[attr-defined]
+    app.json = envelope.StrictJSONProvider(app)  # no bare NaN in any answer
+    app.json.sort_keys = False
+    app.json.compact = True
     app.url_map.strict_slashes = False
     settings.check(app.config)
     if app.config["MODELS_DIR"]:  # user model files join the process's catalogue
@@ -49,6 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         max_jobs=app.config["MAX_JOBS"],
     )
     extensions.attach(app, extensions.STORE, store)
+    extensions.attach(app, extensions.ERRORS, KeptErrors())
     wall: WallClock = app.config.get("WALL_CLOCK") or time.time
     extensions.attach(app, extensions.CLOCK, Clock(store, wall))
     extensions.attach(app, extensions.CONTROL, MockControl(app))

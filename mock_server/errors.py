@@ -27,6 +27,12 @@ UNAVAILABLE = 5001
 TIMEOUT = 5002
 
 
+# How many problems an answer, header or journal entry echoes, and the characters of each
+# (`mock_server.bounds` lists every bound).
+PROBLEMS_ECHOED = 20
+PROBLEM_CHARS = 400
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong (or worth warning about) in a request."""
@@ -69,7 +75,32 @@ class ApiError(MockError):
 def validation_error(problems: Sequence[Problem]) -> ApiError:
     """Return the 400 error listing every error in `problems` with its pointer and fix."""
     errors = [p for p in problems if p.severity == "error"]
-    lines = "; ".join(str(p) for p in errors)
+    lines = "; ".join(str(p) for p in echoed(errors))
     noun = "problem" if len(errors) == 1 else "problems"
     text = f"invalid request, {len(errors)} {noun}: {lines}"
     return ApiError(400, INVALID_PARAMETER, text, problems)
+
+
+def cut(text: str, limit: int = PROBLEM_CHARS) -> str:
+    """Return `text`, cut to `limit` characters with the count of the rest."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
+def echoed(problems: Sequence[Problem], limit: int = PROBLEMS_ECHOED) -> list[Problem]:
+    """Return at most `limit` problems, their texts cut, then one saying how many were left
+    out: what an answer, a header or the journal repeats of a request's problems."""
+    out = [Problem(p.rule, cut(p.pointer), cut(p.message), p.severity) for p in problems[:limit]]
+    left = problems[limit:]
+    if left:
+        severity = "error" if any(p.severity == "error" for p in left) else "warning"
+        out.append(
+            Problem(
+                "problems.left_out",
+                "",
+                f"{len(left):,} more problem(s) left out; the mock echoes the first {limit}",
+                severity,
+            )
+        )
+    return out

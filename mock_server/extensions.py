@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 if TYPE_CHECKING:
     from flask import Flask
 
+    from mock_server.bounds import KeptErrors
     from mock_server.callbacks.dispatcher import Dispatcher
     from mock_server.clock import Clock
     from mock_server.control.mock_control import MockControl
@@ -52,7 +53,6 @@ def control(app: Flask) -> MockControl:
     return cast("MockControl", _part(app, CONTROL))
 
 
-def errors(app: Flask) -> list[BaseException]:
-    """Return the list of exceptions raised while serving (kept until a test checks them)."""
-    kept: list[BaseException] = app.extensions.setdefault(ERRORS, [])
-    return kept
+def errors(app: Flask) -> KeptErrors:
+    """Return the newest exceptions raised while serving (kept until a test checks them)."""
+    return cast("KeptErrors", _part(app, ERRORS))

@@ -14,6 +14,10 @@ _BEARER = re.compile(r"^\s*Bearer\s+(\S+)\s*$", re.IGNORECASE)
 _SECRET_NAME = r"(?i)((?:^|[?&\s\"])(?:token|api_key|apikey|key|access_token|secret)=)"
 _SECRET_PARAM = re.compile(_SECRET_NAME + r"[^&\s]+")
 _SECRET_PARAM_IN_JSON = re.compile(_SECRET_NAME + r"[^&\s\"]+")
+# The live API's key format, "ak-" and 32 hex digits (real ones sit in public files): masked
+# wherever it appears, whoever sent it.
+LIVE_KEY = re.compile(r"(?<![0-9A-Za-z])ak-[0-9a-fA-F]{32}(?![0-9A-Za-z])")
+_AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "apikey", "api-key"})
 
 
 @functools.lru_cache(maxsize=1024)
@@ -31,13 +35,25 @@ def bearer_key(header: str | None) -> str | None:
 def redact_params(text: str, *, json_text: bool = False) -> str:
     """Return `text` with the value of every key-like parameter (``token=``, ``api_key=``...)
     masked; with `json_text`, a quote ends a value (the text stays the JSON it was)."""
-    return (_SECRET_PARAM_IN_JSON if json_text else _SECRET_PARAM).sub(r"\1***", text)
+    text = (_SECRET_PARAM_IN_JSON if json_text else _SECRET_PARAM).sub(r"\1***", text)
+    return LIVE_KEY.sub("ak-***", text) if "ak-" in text else text
+
+
+def auth_secrets(header: str | None) -> list[str]:
+    """Return what an ``Authorization`` header may hold of a key, well formed or not
+    ("Bearer K", "K", "Bearer" and K on its own...): every word but the scheme's name, so a
+    key beside a malformed header is masked too."""
+    words = (header or "").split()
+    return [w for w in words if w.lower() not in _AUTH_SCHEMES and len(w) >= 4]
 
 
 def redact(text: str, keys: Collection[str] = ()) -> str:
-    """Return `text` with every Bearer token, key-like parameter and key in `keys` masked."""
+    """Return `text` with every Bearer token, key-like parameter, live-format key
+    (``ak-`` + 32 hex) and key in `keys` masked."""
     text = re.sub(r"(?i)(bearer\s+)\S+", r"\1***", text)
     text = redact_params(text)
+    if "ak-" in text:
+        text = LIVE_KEY.sub("ak-***", text)
     for key in keys:
         if key:
             text = text.replace(key, "***")

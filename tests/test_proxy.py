@@ -25,6 +25,7 @@ from werkzeug.test import encode_multipart
 
 from mock_server import close_app, create_app
 from mock_server.contract.targets import HttpTarget
+from mock_server.contract.wire import json_or_none
 from mock_server.keys import fingerprint
 from mock_server.proxy import close_proxy_app, create_proxy_app
 from mock_server.proxy.callbacks import CallbackRelay
@@ -352,3 +353,28 @@ def test_the_proxy_offers_no_mock_controls_so_a_contract_run_sees_a_black_box(
             assert target.controls is None and target.paid  # the budget applies
         finally:
             target.close()
+
+
+def test_recording_stays_json_and_replays_with_a_token_in_the_callback_url(
+    mock: MockHandle, make_proxy: Callable[..., Flask], tmp_path: Path
+) -> None:
+    """A callback_url with ?token= and a live-format key in a prompt: masked value by value,
+    the file is JSON, and serve --replay boots on it."""
+    path = tmp_path / "traffic.json"
+    live = "ak-" + "0123456789abcdef" * 2
+    client = make_proxy(RECORD=str(path)).test_client()
+    payload = {**body(prompt=f'say "{live}" twice'), "callback_url": "https://ex.com/cb?token=abc"}
+    job_id = _create(client, payload, key=SECRET).json["data"]["job_id"]
+    mock.advance(10)
+    _query(client, job_id, key=SECRET)
+    deadline = time.monotonic() + 10 * SAVE_SECONDS
+    while not (json_or_none(path.read_bytes()) or {}).get("items"):
+        assert time.monotonic() < deadline, path.read_text()
+        time.sleep(0.05)
+    text = path.read_text()
+    data = json.loads(text)  # valid JSON
+    assert "token=abc" not in text and live not in text and SECRET not in text
+    sent = json.loads(data["items"][0]["exchanges"][0]["request"]["body"])
+    assert sent["callback_url"] == "https://ex.com/cb?token=***"
+    replaying = create_app({**TEST_CONFIG, "REPLAY_FILE": str(path)})
+    close_app(replaying)

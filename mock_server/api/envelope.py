@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from mock_server import extensions
@@ -28,7 +29,9 @@ from mock_server.errors import (
     ApiError,
     ConfigError,
     Problem,
+    echoed,
 )
+from mock_server.keys import redact
 
 ERROR_STATUS_HEADER = "X-Mock-Error-Status"
 
@@ -41,7 +44,10 @@ def envelope(code: int, text: str) -> dict[str, Any]:
 def error_response(error: ApiError) -> Response:
     """Turn `error` into the API's JSON error response, diagnostics in X-Mock-* headers."""
     response = Response(
-        json.dumps(envelope(error.code, error.text), ensure_ascii=False),
+        # a text that cannot be UTF-8 (a lone surrogate echoed) is written escaped, never a 500
+        json.dumps(envelope(error.code, error.text), ensure_ascii=False).encode(
+            "utf-8", "backslashreplace"
+        ),
         status=error.status,
         mimetype="application/json",
     )
@@ -54,8 +60,9 @@ def error_response(error: ApiError) -> Response:
 
 
 def problems_header(problems: Sequence[Problem]) -> str:
-    """Encode problems for an X-Mock-* header (ASCII JSON, one line)."""
-    return json.dumps([p.as_dict() for p in problems], ensure_ascii=True)
+    """Encode problems for an X-Mock-* header (ASCII JSON, one line): the first
+    `PROBLEMS_ECHOED`, each cut, then how many were left out; keys redacted."""
+    return redact(json.dumps([p.as_dict() for p in echoed(problems)], ensure_ascii=True))
 
 
 _HTTP_CODES = {404: NOT_FOUND}
@@ -112,6 +119,16 @@ def _errors_as_200() -> bool:
 
 def _config_error(error: ConfigError) -> Response:
     return _respond(ApiError(400, INVALID_PARAMETER, str(error)))
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Flask's JSON with ``allow_nan=False``: a NaN that got past the door (a stored value)
+    fails loudly here instead of reaching a client as text no JSON parser reads."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        """Serialize `obj` as strict JSON."""
+        kwargs.setdefault("allow_nan", False)
+        return super().dumps(obj, **kwargs)
 
 
 def _unexpected(error: Exception) -> Response:

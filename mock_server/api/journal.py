@@ -20,9 +20,11 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 
 from mock_server import extensions
-from mock_server.keys import bearer_key, fingerprint, redact
+from mock_server.errors import echoed
+from mock_server.keys import auth_secrets, bearer_key, fingerprint, redact
 
 BODY_LIMIT = 4096
+_REDACT_MARGIN = 1024  # bytes read past the limit, so a key cut by it is still found
 _SKIP = ("/_mock/", "/openapi.json", "/favicon.ico")
 _HEADERS = [
     (name, "HTTP_" + name.upper().replace("-", "_"))
@@ -50,8 +52,9 @@ def _entry(response: Response) -> dict[str, Any]:
     # Proxies resolved once: this runs on every request.
     req, ctx = request._get_current_object(), g._get_current_object()  # type: ignore[attr-defined]
     environ = req.environ
-    key = bearer_key(environ.get("HTTP_AUTHORIZATION"))
-    hidden = [key] if key else []
+    auth = environ.get("HTTP_AUTHORIZATION")
+    key = bearer_key(auth)
+    hidden = auth_secrets(auth)  # a malformed header's words too
     status = ctx.get("error_http_status", response.status_code)
     fault = ctx.get("fault")
     if fault:
@@ -62,14 +65,17 @@ def _entry(response: Response) -> dict[str, Any]:
         outcome = "accepted" if req.path.endswith("/create") else "ok"
     query = environ.get("QUERY_STRING", "")
     full: bytes = ctx.get("body", b"")
-    body = full[:BODY_LIMIT]
     return {
         "request_id": secrets.token_hex(8),
         "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
         "method": req.method,
         "path": req.path,
-        "query": redact(query, hidden) if query else "",
-        "headers": {name: environ[var] for name, var in _HEADERS if var in environ},
+        "query": redact(query[: BODY_LIMIT + _REDACT_MARGIN], hidden)[:BODY_LIMIT] if query else "",
+        "headers": {
+            name: redact(environ[var][:BODY_LIMIT], hidden)
+            for name, var in _HEADERS
+            if var in environ
+        },
         "key": fingerprint(key) if key else None,
         "status": status,
         "sent_status": response.status_code,
@@ -79,13 +85,27 @@ def _entry(response: Response) -> dict[str, Any]:
         "job_status": ctx.get("job_status"),
         "clock": ctx.get("clock") if "clock" in ctx else _clock(ctx),
         "retry_after": response.headers.get("Retry-After"),
-        "problems": [p.as_dict() for p in ctx.get("problems", ())],
+        "problems": [_redacted(p.as_dict(), hidden) for p in echoed(ctx.get("problems", ()))],
         "fault": fault,
         "scenario": ctx.get("scenario"),
-        "body": redact(body.decode("utf-8", "replace"), hidden) if body else "",
+        "body": _body(full, hidden),
         "body_sha256": hashlib.sha256(full).hexdigest()[:16] if full else None,
         "duration_ms": round((time.perf_counter() - ctx.get("started", 0.0)) * 1000, 3),
     }
+
+
+def _body(full: bytes, hidden: list[str]) -> str:
+    """Return what the journal keeps of a body: redacted first (a key past the cut is masked
+    whole), then cut to `BODY_LIMIT` bytes."""
+    if not full:
+        return ""
+    # A key at the cut is redacted with the text around it: a little beyond the limit is read.
+    text = redact(full[: BODY_LIMIT + _REDACT_MARGIN].decode("utf-8", "replace"), hidden)
+    return text.encode("utf-8")[:BODY_LIMIT].decode("utf-8", "ignore")
+
+
+def _redacted(problem: dict[str, str], hidden: list[str]) -> dict[str, str]:
+    return {name: redact(value, hidden) for name, value in problem.items()}
 
 
 def _record(response: Response) -> Response:

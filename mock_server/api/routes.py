@@ -60,7 +60,7 @@ def _faults(endpoint: str, owner: str) -> Response | None:
     if not chosen:
         return None
     g.fault = ",".join(chosen)
-    kind = faults.apply(chosen)
+    kind = faults.apply(chosen, gone=faults.client_gone(request.environ))
     if kind is None:
         return None
     request.environ[faults.DROP_KEY] = kind

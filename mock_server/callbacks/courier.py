@@ -14,7 +14,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableSequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from mock_server.callbacks.lanes import Lanes, destination_of
@@ -40,7 +40,7 @@ class Courier:
         attempt: Attempt,
         *,
         hold: float,
-        errors: list[BaseException],
+        errors: MutableSequence[BaseException],
     ) -> None:
         self.store = store
         self.lanes = lanes

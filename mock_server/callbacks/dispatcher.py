@@ -40,6 +40,7 @@ from typing import Any
 from flask import Flask
 
 from mock_server import extensions
+from mock_server.bounds import KeptErrors
 from mock_server.callbacks.budget import GRACE, PROBE, Budget
 from mock_server.callbacks.courier import Courier
 from mock_server.callbacks.lanes import Lanes
@@ -89,7 +90,7 @@ class Dispatcher:
         )
         self.hold = self.timeout + 1.0  # a claim outlives the attempt it is for
         self.tick_seconds = float(config["TICK_SECONDS"])
-        self.errors: list[BaseException] = []  # raised in the background, never lost
+        self.errors = KeptErrors()  # raised in the background: the newest, for check()
         self.courier = Courier(
             self.store,
             self.lanes,

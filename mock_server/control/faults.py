@@ -11,7 +11,8 @@ a seed and a probability per endpoint. Tokens:
 - ``reset`` (the connection is reset), ``empty`` (closed without an answer)
 - ``ack-lost`` (the request is carried out, then the connection is closed without its
   answer: on create the job is stored and charged, and the journal entry names it)
-- ``latency:MS`` or ``latency:MIN-MAX`` (added before answering; combine with another)
+- ``latency:MS`` or ``latency:MIN-MAX`` (added before answering; combine with another; at
+  most `bounds.LATENCY_MS`, and the wait ends early when the client hangs up)
 - ``retry-after:SECONDS`` (the Retry-After of a 429 or 503; default 1)
 """
 
@@ -27,6 +28,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from mock_server import bounds
 from mock_server.errors import (
     BALANCE_DEPLETED,
     CONCURRENCY_LIMITED,
@@ -73,8 +75,21 @@ _STATUS = {
 
 
 def tokens(text: str) -> list[str]:
-    """Split a fault text ("latency:200, 503") into checked tokens."""
-    return parse_tokens(text, _TOKENS, "fault", _USAGE)
+    """Split a fault text ("latency:200, 503") into checked tokens; a latency above
+    `bounds.LATENCY_MS` is refused with a 400 naming the bound."""
+    found = parse_tokens(text, _TOKENS, "fault", _USAGE)
+    for token in found:
+        name, _, arg = token.partition(":")
+        if name == "latency":
+            for number in arg.split("-"):
+                if len(number) > 9 or int(number) > bounds.LATENCY_MS:
+                    raise ApiError(
+                        400,
+                        INVALID_PARAMETER,
+                        f"fault {token[:40]}: a latency of at most {bounds.LATENCY_MS} ms "
+                        "(the mock's bound LATENCY_MS); a client timeout test needs no more",
+                    )
+    return found
 
 
 def check_random(spec: Any) -> dict[str, Any]:
@@ -129,10 +144,16 @@ def draw(spec: dict[str, Any], endpoint: str, count: int) -> str | None:
     return None
 
 
-def apply(chosen: Iterable[str], *, sleep: Callable[[float], None] = time.sleep) -> str | None:
+def apply(
+    chosen: Iterable[str],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    gone: Callable[[], bool] | None = None,
+) -> str | None:
     """Act on fault tokens: wait for latency, raise a status, or return the way the
     connection is dropped: "reset" or "empty" (at once), "ack-lost" (after the request is
-    carried out: the caller goes on, and the middleware drops the answer)."""
+    carried out: the caller goes on, and the middleware drops the answer). With `gone`, a
+    latency wait ends as soon as it says the client hung up."""
     chosen = list(chosen)
     retry_after = "1"
     for token in chosen:
@@ -140,7 +161,7 @@ def apply(chosen: Iterable[str], *, sleep: Callable[[float], None] = time.sleep)
         if name == "latency":
             low, _, high = arg.partition("-")
             delay = float(low) if not high else random.uniform(float(low), float(high))
-            sleep(delay / 1000)
+            _wait(delay / 1000, sleep, gone)
         elif name == "retry-after":
             retry_after = arg
     for token in chosen:
@@ -151,6 +172,36 @@ def apply(chosen: Iterable[str], *, sleep: Callable[[float], None] = time.sleep)
             headers = {"Retry-After": retry_after} if status in (429, 503) else {}
             raise ApiError(status, code, text, headers=headers)
     return None
+
+
+_SLICE = 0.25  # seconds between two looks at the client's connection during a latency
+
+
+def _wait(seconds: float, sleep: Callable[[float], None], gone: Callable[[], bool] | None) -> None:
+    if gone is None:
+        sleep(seconds)
+        return
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0 and not gone():
+        sleep(min(_SLICE, left))
+
+
+def client_gone(environ: dict[str, Any]) -> Callable[[], bool] | None:
+    """Return a check that the client of this request hung up (its socket reads end of
+    file), or None where the server shows no socket (in-process clients, granian)."""
+    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+    if not isinstance(sock, socket.socket):
+        return None
+
+    def gone() -> bool:
+        try:
+            return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False  # open, nothing sent: still there
+        except OSError:
+            return True
+
+    return gone
 
 
 class DropConnection:

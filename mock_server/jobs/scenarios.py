@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from mock_server import bounds
+from mock_server.errors import INVALID_PARAMETER, ApiError
 from mock_server.jobs.status import Status
 from mock_server.state.records import Outcome
 from mock_server.tokens import parse_tokens
@@ -43,8 +45,19 @@ SLOW_FACTOR = 10.0
 
 
 def tokens(text: str) -> list[str]:
-    """Split a scenario text ("fail:timeout, callback:drop") into checked tokens."""
-    return parse_tokens(text, _TOKENS, "scenario", _USAGE)
+    """Split a scenario text ("fail:timeout, callback:drop") into checked tokens; a duration
+    above `bounds.SCENARIO_SECONDS` is refused with a 400 naming the bound."""
+    found = parse_tokens(text, _TOKENS, "scenario", _USAGE)
+    for token in found:
+        number = token.rpartition(":")[2]
+        if number[:1].isdigit() and (len(number) > 12 or float(number) > bounds.SCENARIO_SECONDS):
+            raise ApiError(
+                400,
+                INVALID_PARAMETER,
+                f"scenario {token[:40]}: at most {bounds.SCENARIO_SECONDS:,} clock seconds (the "
+                "mock's bound SCENARIO_SECONDS); use stuck for a job that never ends",
+            )
+    return found
 
 
 def prompt_tokens(prompt: Any) -> list[str]:

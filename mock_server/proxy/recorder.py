@@ -8,8 +8,10 @@ and then every query of its job, timed from the create. A job not seen to a term
 goes under ``unfinished`` (the suite would poll its replay forever); callbacks are kept
 beside their job, other requests (uploads...) under ``other``.
 
-Keys never reach the file: requests keep ``Authorization: Bearer $SHORTAPI_KEY``, and the
-text is scrubbed of every key seen, every Bearer token and every key-like query parameter.
+Keys never reach the file: requests keep ``Authorization: Bearer $SHORTAPI_KEY``, and every
+string of the document (each body parsed and walked too) is scrubbed of every key seen, every
+Bearer token, live-format key and key-like query parameter, before it is written with a JSON
+encoder, so the file is always JSON.
 The file is rewritten (atomically) at most once a second while exchanges come (the first at
 once, the last within SAVE_SECONDS), and on stop: a busy proxy does not rewrite a growing
 file per request.
@@ -27,7 +29,7 @@ from typing import Any
 from mock_server.contract.plan import JOB_ASSUMPTIONS, PlanItem
 from mock_server.contract.recording import FORMAT
 from mock_server.contract.strategies import Expected
-from mock_server.contract.wire import Exchange, scrub
+from mock_server.contract.wire import Exchange, json_or_none, scrub
 from mock_server.jobs.status import TERMINAL
 from mock_server.keys import redact_params
 
@@ -36,7 +38,24 @@ SAVE_SECONDS = 1.0  # the longest the file lags the exchanges while the proxy ru
 
 def redacted(text: str) -> str:
     """Return `text` with every key seen, Bearer token and key-like parameter masked."""
-    return redact_params(scrub(text), json_text=True)
+    return redact_params(scrub(text))
+
+
+def redacted_value(value: Any) -> Any:
+    """Return `value` with every string in it redacted, walking the structure (never the
+    encoded text, whose escapes a mask could cut): a string holding a JSON object or array
+    (a body) is parsed, redacted the same way and written back as JSON."""
+    if isinstance(value, str):
+        if value[:1] in ("{", "["):
+            parsed = json_or_none(value.encode("utf-8", "surrogatepass"))
+            if isinstance(parsed, (dict, list)):
+                return json.dumps(redacted_value(parsed), ensure_ascii=False)
+        return redacted(value)
+    if isinstance(value, dict):
+        return {redacted(str(k)): redacted_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redacted_value(item) for item in value]
+    return value
 
 
 class ProxyRecorder:
@@ -148,7 +167,7 @@ class ProxyRecorder:
             "unfinished": [public(e) for e in running],
             "other": self._other,
         }
-        text = redacted(json.dumps(data, indent=1, ensure_ascii=False)) + "\n"
+        text = json.dumps(redacted_value(data), indent=1, ensure_ascii=False) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_name(self.path.name + ".tmp")
         temporary.write_text(text, encoding="utf-8")

@@ -9,7 +9,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
-from mock_server.keys import bearer_key
+from mock_server.keys import auth_secrets
 from mock_server.serve.granian_app import redact_line
 
 __all__ = ["FRONT_WORKER", "MockServer", "RedactingLogger", "options", "redact_line"]
@@ -41,8 +41,7 @@ class RedactingLogger(Logger):  # type: ignore[misc]
 
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
         atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
-        key = bearer_key(environ.get("HTTP_AUTHORIZATION"))
-        keys = [key] if key else []
+        keys = auth_secrets(environ.get("HTTP_AUTHORIZATION"))
         for name in ("r", "U", "q"):
             if isinstance(atoms.get(name), str):
                 atoms[name] = redact_line(atoms[name], keys)

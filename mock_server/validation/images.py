@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from mock_server import bounds
 from mock_server.errors import Problem
 from mock_server.urls import is_http_url
 from mock_server.validation.rules import Context
@@ -43,9 +44,12 @@ DATA_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
 CONTENT_TYPES = {fmt: kind for kind, fmt in DATA_TYPES.items()}
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 URL_EXTENSIONS = ("jpg", "jpeg", "png", "webp")
-# WebP has no cheap integrity check: it is decoded in full up to this many pixels (PNG is
-# checked chunk by chunk, JPEG decoded at 1/8 scale), beyond by its header alone.
-DECODE_PIXELS = 64_000_000
+# WebP has no cheap integrity check: it is decoded in full up to this many pixels (about
+# 64 MB; PNG is checked chunk by chunk, JPEG decoded at 1/8 scale), beyond by its header
+# alone. An image whose header declares more than `bounds.IMAGE_PIXELS` is refused unread
+# (as Pillow's MAX_IMAGE_PIXELS intends): a 2 KB file may declare 8000x8000 px.
+DECODE_PIXELS = 16_000_000
+MAX_PIXELS = bounds.IMAGE_PIXELS
 _DATA_URI = re.compile(r"data:(image/[a-z]+);base64,(.*)", re.DOTALL)
 # What Pillow may take the bytes for: the accepted formats, and common ones named in a refusal.
 _OPENED = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF", "ICO")
@@ -261,6 +265,15 @@ def check_bytes(data: bytes, pointer: str) -> tuple[ImageInfo | None, list[Probl
         return None, [
             Problem("image.decodable", pointer, f"is not a readable image ({info}); {_FIX_FORMAT}")
         ]
+    if info.width * info.height > MAX_PIXELS:
+        return info, [
+            Problem(
+                "image.max_pixels",
+                pointer,
+                f"the image declares {info.width}x{info.height} px, more than the mock decodes "
+                f"({MAX_PIXELS:,} px, its bound IMAGE_PIXELS); scale it down",
+            )
+        ]
     if info.format not in CONTENT_TYPES:
         return info, [
             Problem(
@@ -279,7 +292,9 @@ def _read(data: bytes) -> ImageInfo | str:
     try:
         with Image.open(io.BytesIO(data), formats=_OPENED) as image:
             fmt, (width, height) = str(image.format), image.size
-            if fmt == "PNG":
+            if width * height > MAX_PIXELS:
+                pass  # declared too large: refused by its header, never decoded
+            elif fmt == "PNG":
                 image.verify()  # every chunk and its CRC, to the end: truncation and damage
             elif fmt == "JPEG":
                 image.draft("RGB", (max(1, width // 8), max(1, height // 8)))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # jsonschema is imported on the first error to explain
     from jsonschema import ValidationError
 
+from mock_server import bounds, strictjson
 from mock_server.catalog import registry
 from mock_server.catalog.registry import MODELS, ModelSpec
 from mock_server.data import schemas
@@ -53,8 +54,20 @@ def parse_json_body(content_type: str | None, body: bytes) -> Any:
             f"unsupported content type {mimetype or '(none)'!r}; send the body as JSON "
             "with the header Content-Type: application/json",
         )
+    return strict_json_body(body)
+
+
+def strict_json_body(body: bytes) -> Any:
+    """Parse a body as strict JSON (`strictjson.loads`), or raise the API's 400: malformed
+    text by line and column, a NaN, infinity, over-long integer or lone surrogate by its
+    JSON pointer."""
     try:
-        return json.loads(body)
+        return strictjson.loads(body)
+    except strictjson.StrictJSONError as exc:
+        problem = Problem("json.strict", exc.pointer, exc.what)
+        raise ApiError(
+            400, BAD_REQUEST, f"request body is not strict JSON: {problem}", (problem,)
+        ) from None
     except UnicodeDecodeError:
         raise ApiError(400, BAD_REQUEST, "request body is not UTF-8; send UTF-8 JSON") from None
     except json.JSONDecodeError as exc:
@@ -67,6 +80,10 @@ def parse_json_body(content_type: str | None, body: bytes) -> Any:
     except RecursionError:
         raise ApiError(
             400, BAD_REQUEST, "request body is nested too deeply; send a JSON object as documented"
+        ) from None
+    except ValueError as exc:  # any other value Python will not read: never a 500
+        raise ApiError(
+            400, BAD_REQUEST, f"request body holds a value the mock cannot read ({exc})"[:300]
         ) from None
 
 
@@ -93,6 +110,7 @@ def validate_create(
             f"request body is a JSON {json_type(body)}; send a JSON object with "
             "model, args and (optionally) callback_url",
         )
+    check_args_size(body.get("args"))
     ctx = Context(profile=profile, strict_args=strict_args or profile == "strict")
     problems = list(schema_problems(ENVELOPE_SCHEMA, body))
     problems += callback_url_is_http(body, ctx)
@@ -108,6 +126,36 @@ def validate_create(
     assert spec is not None and isinstance(args, dict)  # the schema made sure
     url = body.get("callback_url")
     return CreateRequest(spec, args, url if isinstance(url, str) else None, tuple(problems))
+
+
+def check_args_size(args: Any) -> None:
+    """Raise the API's 400 when `args` holds more than `bounds.ARGS_VALUES` values (members
+    and items, nested) or nests deeper than `bounds.ARGS_DEPTH`: no model takes as many, and
+    every one would be checked, echoed and stored."""
+    count, stack = 0, [(args, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth > bounds.ARGS_DEPTH:
+            raise ApiError(
+                400,
+                INVALID_PARAMETER,
+                f"args nest deeper than {bounds.ARGS_DEPTH} levels (the mock's bound "
+                "ARGS_DEPTH); send the model's documented args",
+                (Problem("args.depth", "/args", f"nested deeper than {bounds.ARGS_DEPTH}"),),
+            )
+        count += len(value)
+        if count > bounds.ARGS_VALUES:
+            raise ApiError(
+                400,
+                INVALID_PARAMETER,
+                f"args hold more than {bounds.ARGS_VALUES:,} values (the mock's bound "
+                "ARGS_VALUES: members and items, nested); send the model's documented args",
+                (Problem("args.size", "/args", f"more than {bounds.ARGS_VALUES:,} values"),),
+            )
+        stack.extend((child, depth + 1) for child in children)
 
 
 def _spec(model_id: Any, unknown_models: str, problems: list[Problem]) -> ModelSpec | None:

@@ -1,0 +1,238 @@
+"""What one request may cost the mock: kept errors, echoed problems, args, durations, pixels,
+strict JSON (mock_server/bounds.py, mock_server/strictjson.py)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from helpers import AUTH, body, create
+from pictures import data_uri, declaring
+
+from mock_server import bounds, create_app, extensions
+from mock_server.api import routes
+from mock_server.control import faults
+
+
+@pytest.fixture
+def app() -> Any:
+    return create_app({"CLOCK": "manual", "BACKGROUND": False, "STORE": "memory"})
+
+
+@pytest.fixture
+def client(app: Any) -> FlaskClient:
+    return app.test_client()
+
+
+def raw(client: FlaskClient, text: str | bytes, **headers: str) -> Any:
+    return client.post(
+        "/api/v1/job/create",
+        data=text,
+        headers={**AUTH, "Content-Type": "application/json", **headers},
+    )
+
+
+def test_unexpected_errors_kept_bounded_and_without_their_requests(
+    app: Any, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(payload: Any, **_: Any) -> Any:
+        held = bytes(payload["args"]["prompt"], "ascii") * 4  # a local the frame holds
+        raise RuntimeError(f"broken on {len(held)} bytes")
+
+    monkeypatch.setattr(routes, "validate_create", broken)
+    sent = bounds.ERRORS_KEPT + 15
+    for _ in range(sent):
+        assert create(client, body(prompt="x" * 100_000)).status_code == 500
+    kept = extensions.errors(app)
+    assert len(kept) == bounds.ERRORS_KEPT
+    assert kept.dropped == sent - bounds.ERRORS_KEPT
+    for error in kept:
+        tb = error.__traceback__
+        while tb is not None:  # the frames' locals (the body among them) are released
+            assert not any(
+                isinstance(v, (bytes, str)) and len(v) > 10_000
+                for v in tb.tb_frame.f_locals.values()
+            ), tb.tb_frame.f_code.co_name
+            tb = tb.tb_next
+
+
+def test_a_5000_digit_integer_is_a_400_not_a_500(client: FlaskClient) -> None:
+    payload = json.dumps(body()).replace('"std"', "9" * 5000)
+    response = raw(client, payload)
+    assert response.status_code == 400
+    assert "5,000 digits" in response.json["message"]
+    assert "/args/mode" in response.json["message"]
+
+
+@pytest.mark.parametrize(
+    ("text", "pointer"),
+    [
+        ("NaN", "/args/duration"),
+        ("Infinity", "/args/duration"),
+        ("-Infinity", "/args/duration"),
+        ("1e999", "/args/duration"),
+    ],
+)
+def test_non_json_numbers_refused_with_a_pointer(
+    client: FlaskClient, text: str, pointer: str
+) -> None:
+    payload = json.dumps(body(duration=5)).replace('"duration": 5', f'"duration": {text}')
+    response = raw(client, payload)
+    assert response.status_code == 400, response.json
+    assert pointer in response.json["message"]
+    assert "not JSON" in response.json["message"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '{"model": "kwaivgi/kling-o1/image-to-video", "args": {}, '
+        '"callback_url": "https://example.com/\\ud800"}',
+        '{"model": "kwaivgi/kling-o1/image-to-video", "args": {"\\udfff": 1}}',
+    ],
+)
+def test_lone_surrogates_refused_at_the_door(client: FlaskClient, payload: str) -> None:
+    response = raw(client, payload)
+    assert response.status_code == 400
+    assert "lone surrogate" in response.json["message"]
+    assert client.get("/_mock/ui/requests").status_code == 200
+    assert client.get("/_mock/requests").status_code == 200
+
+
+def test_admin_bodies_are_strict_json(client: FlaskClient) -> None:
+    response = client.post(
+        "/_mock/faults",
+        data='{"random": {"seed": 1, "create": {"503": NaN}}}',
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "NaN" in response.json["message"]
+
+
+def test_answers_never_hold_nan(app: Any, client: FlaskClient) -> None:
+    with app.app_context(), pytest.raises(ValueError, match="JSON compliant"):
+        app.json.dumps({"x": float("nan")})
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "bound"),
+    [
+        ("X-Mock-Fault", "latency:3600000", "LATENCY_MS"),
+        ("X-Mock-Fault", "latency:10-3600000", "LATENCY_MS"),
+        ("X-Mock-Fault", "latency:" + "9" * 400, "LATENCY_MS"),
+        ("X-Mock-Scenario", "slow:" + "9" * 400, "SCENARIO_SECONDS"),
+        ("X-Mock-Scenario", "slow:99999999", "SCENARIO_SECONDS"),
+        ("X-Mock-Scenario", "callback:delay:99999999", "SCENARIO_SECONDS"),
+    ],
+)
+def test_durations_above_their_bound_refused_at_once(
+    client: FlaskClient, header: str, value: str, bound: str
+) -> None:
+    response = create(client, body(), **{header: value})
+    assert response.status_code == 400
+    assert bound in response.json["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "spec"),
+    [
+        ("/_mock/faults", {"fault": "latency:3600000"}),
+        ("/_mock/scenarios", {"scenario": "slow:1e9"}),
+    ],
+)
+def test_admin_durations_above_their_bound_refused(
+    client: FlaskClient, path: str, spec: dict[str, str]
+) -> None:
+    response = client.post(path, json=spec)
+    assert response.status_code == 400
+    assert "_MS" in response.json["message"] or "unknown scenario" in response.json["message"]
+
+
+def test_mock_control_refuses_an_hour_of_latency(app: Any) -> None:
+    with pytest.raises(Exception, match="LATENCY_MS"):
+        extensions.control(app).add_fault("latency:3600000")
+
+
+def test_latency_ends_when_the_client_hangs_up() -> None:
+    slept: list[float] = []
+    calls = iter([False, False, True])
+    faults.apply(["latency:100000"], sleep=slept.append, gone=lambda: next(calls))
+    assert len(slept) == 2 and sum(slept) <= 1.0
+
+
+def test_200000_unknown_args_refused_small(app: Any, client: FlaskClient) -> None:
+    args = {**body()["args"], **{f"unknown_{i}": i for i in range(200_000)}}
+    response = create(client, {"model": body()["model"], "args": args})
+    assert response.status_code == 400
+    assert "ARGS_VALUES" in response.json["message"]
+    assert len(response.get_data()) < 64 * 1024
+    assert len(response.headers.get("X-Mock-Errors", "")) < 64 * 1024
+    entry = client.get("/_mock/requests?limit=1").json["requests"][-1]
+    assert len(json.dumps(entry)) < 1024 * 1024
+
+
+def test_thousands_of_unknown_args_echo_a_bounded_list(app: Any, client: FlaskClient) -> None:
+    args = {**body()["args"], **{f"unknown_{i}": i for i in range(5_000)}}
+    response = create(client, {"model": body()["model"], "args": args})
+    assert response.status_code in (200, 400)
+    echoed = response.headers.get("X-Mock-Errors") or response.headers.get("X-Mock-Warnings")
+    assert echoed is not None and len(echoed) < 64 * 1024
+    listed = json.loads(echoed)
+    assert len(listed) == bounds.PROBLEMS_ECHOED + 1
+    assert "left out" in listed[-1]["message"]
+    assert len(response.get_data()) < 64 * 1024
+    entry = client.get("/_mock/requests?limit=1").json["requests"][-1]
+    assert len(json.dumps(entry)) < 1024 * 1024
+    assert len(entry["problems"]) == bounds.PROBLEMS_ECHOED + 1
+    page = client.get("/_mock/ui/requests")
+    assert page.status_code == 200 and len(page.get_data()) < 4 * 1024 * 1024
+
+
+def test_deep_args_refused_with_the_bound(client: FlaskClient) -> None:
+    deep: Any = 1
+    for _ in range(bounds.ARGS_DEPTH + 5):
+        deep = [deep]
+    response = create(client, body(prompt=deep))
+    assert response.status_code == 400
+    assert "ARGS_DEPTH" in response.json["message"]
+
+
+@pytest.mark.parametrize("fmt", ["WEBP", "PNG", "JPEG"])
+def test_pixel_bomb_data_uri_refused_unread(client: FlaskClient, fmt: str) -> None:
+    bomb = declaring(8000, 8000, fmt)
+    mime = {"WEBP": "image/webp", "PNG": "image/png", "JPEG": "image/jpeg"}[fmt]
+    response = create(client, body(images=[data_uri(bomb, mime)]))
+    assert response.status_code == 400
+    assert "IMAGE_PIXELS" in response.json["message"]
+
+
+@pytest.mark.parametrize("fmt", ["WEBP", "PNG", "JPEG"])
+def test_pixel_bomb_upload_refused_unread(client: FlaskClient, fmt: str) -> None:
+    bomb = declaring(8000, 8000, fmt)
+    response = client.post(
+        "/api/v1/image/send",
+        data={"file": (io.BytesIO(bomb), f"bomb.{fmt.lower()}")},
+        headers=AUTH,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert "IMAGE_PIXELS" in response.json["message"]
+
+
+def test_pixel_bomb_never_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import ImageFile
+
+    from mock_server.validation import images
+
+    def refuse(self: Any) -> None:
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", refuse)
+    bomb = declaring(8000, 8000, "WEBP")
+    assert base64.b64encode(bomb)  # a few bytes declaring 64 MP
+    _, problems = images.check_bytes(bomb, "/file")
+    assert [p.rule for p in problems] == ["image.max_pixels"]
