@@ -102,6 +102,73 @@ def test_planted_key_appears_in_no_log_journal_or_admin_answer(tmp_path: Path) -
     assert PLANTED not in _database_text(tmp_path / "s.db")
 
 
+LIVE = "ak-" + "5f0c9e" * 5 + "ab"  # the live key format: "ak-" and 32 hex digits
+
+
+def _planted_requests(post: Any, get: Any) -> None:
+    """Send a key in every place a clumsy client puts one."""
+    auth = {"Authorization": f"Bearer {PLANTED}"}
+    # The key straddling the journal's 4 KiB cut, and a live-format key after it.
+    padded = body(prompt="p" * (4096 - 120) + f" {PLANTED} then {LIVE}")
+    post("/api/v1/job/create", padded, auth)
+    post("/api/v1/job/create", body(mode=PLANTED), auth)  # a bad value: in a problem
+    post("/api/v1/job/create", body(mode=LIVE), {"Authorization": "Bearer other-key"})
+    # A malformed Authorization (no scheme) beside the key in the URL.
+    get(f"/api/v1/job/query?id={PLANTED}", {"Authorization": PLANTED})
+    get(f"/api/v1/job/query?id={LIVE}", {"Authorization": "Bearer", "User-Agent": LIVE})
+
+
+def _no_key_in(text: str) -> None:
+    assert PLANTED not in text and PLANTED[:14] not in text
+    assert LIVE not in text and LIVE[:20] not in text
+
+
+def test_keys_appear_in_no_journal_field() -> None:
+    client = create_app({"STORE": "memory", "CLOCK": "manual", "BACKGROUND": False}).test_client()
+    _planted_requests(
+        lambda path, payload, headers: client.post(path, json=payload, headers=headers),
+        lambda path, headers: client.get(path, headers=headers),
+    )
+    journal = client.get("/_mock/requests").get_data(as_text=True)
+    assert journal.count('"path"') == 5
+    _no_key_in(journal)
+    _no_key_in(client.get("/_mock/ui/requests").get_data(as_text=True))
+
+
+def test_live_format_keys_are_redacted_everywhere_keys_are() -> None:
+    from mock_server.keys import redact, redact_params
+
+    for text in (f"Bearer {LIVE}", f"?id={LIVE}&x=1", f'{{"k": "{LIVE}"}}', f"key {LIVE}."):
+        assert LIVE not in redact(text)
+        assert LIVE not in redact_params(text)
+    assert "ak-" + "0" * 33 in redact("ak-" + "0" * 33)  # not the format: kept
+
+
+def test_access_log_masks_the_key_beside_a_malformed_authorization() -> None:
+    from mock_server.keys import auth_secrets
+
+    for header in (PLANTED, f"Token {PLANTED}", f"Bearer  {PLANTED} extra"):
+        line = f"GET /api/v1/job/query?id={PLANTED} HTTP/1.1"
+        assert PLANTED not in redact_line(line, auth_secrets(header))
+
+
+@pytest.mark.slow
+def test_keys_planted_everywhere_reach_no_log(tmp_path: Path) -> None:
+    args = ["serve", "--clock", "manual", "--store", f"sqlite:{tmp_path}/s.db"]
+    with served_mock(tmp_path, [*args, "--workers", "1", "--access-log", "--reset"]) as mock:
+        _planted_requests(
+            lambda path, payload, headers: requests.post(
+                mock.url(path), json=payload, headers=headers, timeout=5
+            ),
+            lambda path, headers: requests.get(mock.url(path), headers=headers, timeout=5),
+        )
+        journal = requests.get(mock.url("/_mock/requests"), timeout=5).text
+    logs = mock.stdout() + mock.stderr()
+    assert "GET /api/v1/job/query" in logs
+    for text in (logs, journal, _database_text(tmp_path / "s.db")):
+        _no_key_in(text)
+
+
 def _database_text(path: Path) -> str:
     return b"".join(p.read_bytes() for p in path.parent.glob("s.db*")).decode("latin-1")
 

@@ -42,7 +42,7 @@ class RedactingLogger(Logger):  # type: ignore[misc]
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
         atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
         keys = auth_secrets(environ.get("HTTP_AUTHORIZATION"))
-        for name in ("r", "U", "q"):
+        for name in ("r", "U", "q", "a", "f"):  # request line, path, query, agent, referer
             if isinstance(atoms.get(name), str):
                 atoms[name] = redact_line(atoms[name], keys)
         if "{authorization}i" in atoms:
