@@ -14,7 +14,7 @@ from typing import Any
 
 from mock_server.contract import runner
 from mock_server.errors import ConfigError
-from mock_server.serve import models_cli, options, proxy_cli, run_cli
+from mock_server.serve import models_cli, options, proxy_cli, run_cli, startup
 from mock_server.state.redis_conn import is_redis_url, redact
 from mock_server.version import __version__
 
@@ -115,9 +115,6 @@ def serve(args: argparse.Namespace) -> int:
     from mock_server.serve.granian_app import bind_problem
 
     args.server = args.server or default_server()
-    if problem := bind_problem(args.host, args.port):
-        print(f"shortapi-mock: {problem}", file=sys.stderr)
-        return 2
     if args.store == "memory" and args.workers > 1:
         print(
             "shortapi-mock: the memory store lives in one process; with --workers > 1 use "
@@ -129,6 +126,13 @@ def serve(args: argparse.Namespace) -> int:
         print(f"shortapi-mock: {problem}", file=sys.stderr)  # here, not in every worker
         return 2
     config = app_config(args)
+    try:  # every value, then the port: before the store is touched
+        startup.check_options(args, config)
+    except ConfigError as exc:
+        return startup.fail(exc)
+    if problem := bind_problem(args.host, args.port):
+        print(f"shortapi-mock: {problem}", file=sys.stderr)
+        return 2
     if args.store.startswith("sqlite:") and args.reset:
         path = args.store.removeprefix("sqlite:")
         for suffix in ("", "-wal", "-shm"):
@@ -142,6 +146,8 @@ def serve(args: argparse.Namespace) -> int:
         except ConfigError as exc:  # e.g. Redis unreachable: said once, with the fix
             print(f"shortapi-mock: {exc}", file=sys.stderr)
             return 2
+        except startup.STORE_ERRORS as exc:  # a file the store cannot open: one line
+            return startup.fail(startup.StartupError("--store", f"{args.store}: {exc}"))
         close_app(setup)
         config["STORE_INIT"] = False
     start_workers(config, args)
