@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import subprocess
 import sys
 import zipfile
@@ -66,3 +67,33 @@ def test_extra_arguments_go_to_pytest_after_the_commands_own() -> None:
     assert "--shortapi-budget-usd=0.5" in command
     assert f"--shortapi-models-dir={Path('my-models').resolve()}" in command
     assert command[-2:] == ["--shortapi-report-dir=elsewhere", "-x"]
+
+
+@pytest.mark.parametrize(
+    ("target", "said"),
+    [
+        ("replay:nope.json", "cannot read the recording nope.json"),
+        ("replay:empty.json", "not a usable shortapi-recording/1 recording"),
+        ("http://127.0.0.1:{port}", "does not answer"),
+        ("ftp://example.com", "use mock, live, replay:FILE or an http(s) URL"),
+    ],
+)
+def test_a_bad_target_is_one_line_before_any_test_runs(
+    tmp_path: Path, target: str, said: str
+) -> None:
+    """The target is checked once: one line, rc 2, no pytest run, no report folder."""
+    (tmp_path / "empty.json").write_text('{"format": "shortapi-recording/1"}')
+    with socket.socket() as closed:  # a loopback port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "mock_server", "contract", "--target", target.format(port=port)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and said in result.stderr, result.stderr
+    assert not (tmp_path / "reports").exists()

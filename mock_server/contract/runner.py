@@ -77,8 +77,45 @@ def pytest_command(args: argparse.Namespace, extra: Sequence[str] = ()) -> list[
     return [*command, *rest]
 
 
+PROBE_TIMEOUT = 5.0  # seconds for the one request that tells a URL target is up
+
+
+def target_problem(spec: str, *, dry_run: bool = False) -> str | None:
+    """Return why the target `spec` cannot be run against (one line), or None: a recording
+    is read, a URL asked once (not in a dry run), before any test runs, so a bad target is
+    one line instead of an error per test."""
+    from mock_server.contract.recording import ReplayTarget
+    from mock_server.contract.targets import TargetError
+
+    if spec in ("mock", "live"):  # in-process; live skips cleanly without SHORTAPI_KEY
+        return None
+    if spec.startswith("replay:"):
+        path = spec.removeprefix("replay:")
+        try:
+            ReplayTarget(Path(path))
+        except OSError as exc:
+            return f"cannot read the recording {path} ({exc.strerror or exc})"
+        except (ValueError, KeyError, TypeError, AttributeError, TargetError) as exc:
+            return f"{path} is not a usable shortapi-recording/1 recording ({exc})"
+        return None
+    if not spec.startswith(("http://", "https://")):
+        return f"use mock, live, replay:FILE or an http(s) URL, not {spec!r}"
+    if dry_run:
+        return None
+    import requests
+
+    try:
+        requests.get(spec.rstrip("/") + "/_mock/health", timeout=PROBE_TIMEOUT).close()
+    except requests.RequestException as exc:
+        return f"{spec} does not answer ({type(exc).__name__}); start it, or fix the URL"
+    return None
+
+
 def run(args: argparse.Namespace, extra: Sequence[str] = ()) -> int:
     """Run the suite as `args` say; return pytest's exit code (0: every property held)."""
+    if problem := target_problem(args.target, dry_run=args.dry_run):
+        print(f"shortapi-mock contract: error: --target: {problem}", file=sys.stderr)
+        return 2
     command = pytest_command(args, extra)
     Path(args.report_dir).mkdir(parents=True, exist_ok=True)
     print(
