@@ -6,6 +6,7 @@ tests/test_dashboard_browser.py.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from html.parser import HTMLParser
@@ -16,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from helpers import AUTH, KEY, MODEL, advance, body, create
 
+from mock_server import create_app
 from mock_server.api import dashboard
 from mock_server.catalog.registry import MODELS
 from mock_server.data import schemas
@@ -292,3 +294,28 @@ def test_running_job_page_offers_complete_and_fail(client: FlaskClient) -> None:
     assert html.count('data-action="fail"') == 3
     client.post(f"/_mock/jobs/{job_id}/complete")
     assert 'data-action="complete"' not in page(client, f"/_mock/ui/jobs/{job_id}")
+
+
+def test_pages_render_stored_text_that_is_not_utf8(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lone surrogate an older mock stored (the door refuses it now) is shown escaped: the
+    requests page and the job's page answer 200 for everyone."""
+    from mock_server import strictjson
+
+    monkeypatch.setattr(strictjson, "check", lambda value: None)  # as before the door
+    app = create_app({"STORE": f"sqlite:{tmp_path}/s.db", "CLOCK": "manual", "BACKGROUND": False})
+    client = app.test_client()
+    text = json.dumps(body()).replace("}}", '}, "callback_url": "https://example.com/\\ud800"}')
+    created = client.post(
+        "/api/v1/job/create",
+        data=text,
+        headers={"Authorization": "Bearer k", "Content-Type": "application/json"},
+    )
+    assert created.status_code == 200, created.json
+    job_id = created.json["data"]["job_id"]
+    for path in ("/_mock/ui/requests", f"/_mock/ui/jobs/{job_id}", "/_mock/ui"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+    assert client.get("/_mock/requests").status_code == 200
+    assert client.get(f"/_mock/jobs/{job_id}").status_code == 200

@@ -206,7 +206,10 @@ def _poll_ms() -> int:
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
-    response = Response(render_template(f"dashboard/{template}", **context), status=status)
+    # Stored text that cannot be UTF-8 (a lone surrogate kept by an older mock) is shown
+    # escaped: a page never fails for everyone on one request's data.
+    html = render_template(f"dashboard/{template}", **context)
+    response = Response(html.encode("utf-8", "backslashreplace"), status=status)
     response.mimetype = "text/html"
     return response
 
