@@ -196,3 +196,27 @@ def test_tokens_in_urls_are_masked() -> None:
     assert redact_line("GET /_mock/ui?token=s3cret&poll=100 HTTP/1.1", []) == (
         "GET /_mock/ui?token=***&poll=100 HTTP/1.1"
     )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/files/../../pyproject.toml",
+        "/files/..%2f..%2fpyproject.toml",
+        "/files/x/..%2f..%2f..%2fpyproject.toml",
+        "/files/%2e%2e/%2e%2e/etc/passwd",
+        "/files/uploads/..%2f..%2fetc%2fpasswd",
+        "/api/skill/..%2f..%2fschemas%2fopenapi.json",
+        "/api/skill/../../../../etc/passwd",
+        "/_mock/ui/static/..%2f..%2fapp.py",
+        "/_mock/ui/static/../dashboard.py",
+    ],
+)
+def test_no_path_traversal(path: str) -> None:
+    """No route serves a file outside its own: an envelope 4xx, never the file."""
+    client = create_app({"STORE": "memory", "CLOCK": "manual", "BACKGROUND": False}).test_client()
+    response = client.get(path, headers={"Authorization": "Bearer k"})
+    assert 400 <= response.status_code < 500, path
+    text = response.get_data(as_text=True)
+    assert "[project]" not in text and "root:" not in text and "def create_app" not in text
+    assert "import" not in text
