@@ -9,7 +9,7 @@ import difflib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:  # jsonschema is imported on the first error to explain
     from jsonschema import ValidationError
@@ -135,27 +135,21 @@ def check_args_size(args: Any) -> None:
     count, stack = 0, [(args, 1)]
     while stack:
         value, depth = stack.pop()
-        children = value.values() if isinstance(value, dict) else value
         if not isinstance(value, (dict, list)):
             continue
         if depth > bounds.ARGS_DEPTH:
-            raise ApiError(
-                400,
-                INVALID_PARAMETER,
-                f"args nest deeper than {bounds.ARGS_DEPTH} levels (the mock's bound "
-                "ARGS_DEPTH); send the model's documented args",
-                (Problem("args.depth", "/args", f"nested deeper than {bounds.ARGS_DEPTH}"),),
-            )
+            _too_large("depth", f"nest deeper than {bounds.ARGS_DEPTH} levels", "ARGS_DEPTH")
         count += len(value)
         if count > bounds.ARGS_VALUES:
-            raise ApiError(
-                400,
-                INVALID_PARAMETER,
-                f"args hold more than {bounds.ARGS_VALUES:,} values (the mock's bound "
-                "ARGS_VALUES: members and items, nested); send the model's documented args",
-                (Problem("args.size", "/args", f"more than {bounds.ARGS_VALUES:,} values"),),
-            )
+            what = f"hold more than {bounds.ARGS_VALUES:,} values (members and items, nested)"
+            _too_large("size", what, "ARGS_VALUES")
+        children = value.values() if isinstance(value, dict) else value
         stack.extend((child, depth + 1) for child in children)
+
+
+def _too_large(rule: str, what: str, bound: str) -> NoReturn:
+    text = f"args {what}, beyond the mock's bound {bound}; send the model's documented args"
+    raise ApiError(400, INVALID_PARAMETER, text, (Problem(f"args.{rule}", "/args", what),))
 
 
 def _spec(model_id: Any, unknown_models: str, problems: list[Problem]) -> ModelSpec | None:
