@@ -221,3 +221,26 @@ def test_the_cli_passes_bind_and_allowed_hosts() -> None:
     settings = app_config(args)
     assert settings["BIND_HOSTS"] == ("0.0.0.0",)
     assert settings["ALLOWED_HOSTS"] == ("mock.lan", "*.x")
+
+
+def test_a_callback_cannot_drive_the_admin_api() -> None:
+    """A client's callback_url aimed at the mock's own /_mock/reset (or any admin call) is
+    refused there: the mock's callbacks carry X-Mock-Delivery, which the guard turns away."""
+    from mock_server import close_app, create_app
+    from mock_server.testing import TEST_CONFIG, MockHandle, ThreadedServer
+
+    app = create_app({**TEST_CONFIG, "STORE": "memory"})
+    try:
+        with ThreadedServer(app) as server:
+            mock = MockHandle(app, server.base_url)
+            mock.check_on_teardown = False
+            client = app.test_client()
+            hostile = {**body(), "callback_url": f"{server.base_url}/_mock/reset"}
+            assert create(client, hostile).status_code == 200
+            create(client, body())
+            mock.advance(60)  # the jobs finish; the callback is delivered, or refused
+            assert jobs(client) == 2
+            refused = [c for c in mock.callbacks() if c["url"].endswith("/_mock/reset")]
+            assert refused and refused[0]["attempts"][-1]["status"] == 403, refused
+    finally:
+        close_app(app)

@@ -12,6 +12,9 @@ From where (`check_site`): a web page open in the developer's browser must not d
 - Origin: a request whose ``Origin`` is not the mock's own (the Host it was sent to, or an
   allowed host) is refused; a state-changing one without ``Origin`` is judged by its
   ``Referer``. A navigation (a link, the address bar) sends neither and opens.
+- Callbacks: a request carrying the mock's own ``X-Mock-Delivery`` header is a callback a
+  client aimed at ``/_mock/`` (``callback_url: http://127.0.0.1:8000/_mock/reset``): refused,
+  so no API client can drive the admin API through the mock itself.
 - Content type: a state-changing call (not GET, HEAD or OPTIONS) that carries a body or a
   Content-Type must say ``application/json``, which no HTML form can send and no script can
   send cross-site without a preflight the mock never grants. A call with neither (``curl -X
@@ -33,6 +36,7 @@ from urllib.parse import urlsplit
 from mock_server.errors import AUTH_INVALID, BAD_REQUEST, ApiError
 
 TOKEN_HEADER = "X-Mock-Admin-Token"
+DELIVERY_HEADER = "X-Mock-Delivery"  # sent by the mock's callbacks (callbacks/sender.py)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _WILDCARDS = frozenset({"", "0.0.0.0", "::", "*"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -171,6 +175,13 @@ def check_site(
     the admin token was sent and matched), another site, a state-changing call not in JSON."""
     if not token_given and (refusal := host_refusal(config, host)):
         raise ApiError(403, AUTH_INVALID, refusal)
+    if DELIVERY_HEADER in headers:  # a client's callback_url aimed at the admin API
+        raise ApiError(
+            403,
+            AUTH_INVALID,
+            "a callback of the mock cannot drive its admin API; point callback_url at your "
+            "receiver",
+        )
     if refusal := origin_refusal(
         config,
         host_header=host,

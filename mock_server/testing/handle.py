@@ -141,8 +141,12 @@ class MockHandle:
         drew a warning of a kind in `fatal_warnings`; return the warnings."""
         errors = server_errors(self.app)
         if errors:
+            dropped = (
+                extensions.errors(self.app).dropped + extensions.dispatcher(self.app).errors.dropped
+            )
             raise ServerError(
-                f"the mock raised {len(errors)} error(s) while serving: {errors[0]!r}"
+                f"the mock raised {len(errors) + dropped} error(s) while serving "
+                f"(the newest {len(errors)} kept): {errors[0]!r}"
             ) from errors[0]
         found = contract.findings(self.requests(), fatal=self.fatal_warnings)
         broken = [v for v in found if v.severity == "error"]
