@@ -237,3 +237,34 @@ def test_pixel_bomb_never_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert base64.b64encode(bomb)  # a few bytes declaring 64 MP
     _, problems = images.check_bytes(bomb, "/file")
     assert [p.rule for p in problems] == ["image.max_pixels"]
+
+
+def test_a_latency_ends_when_its_client_hangs_up() -> None:
+    """A served mock stops waiting out latency:60000 once the client closes the connection:
+    the request is journaled within seconds, not after a minute."""
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    from mock_server import close_app
+    from mock_server.testing import TEST_CONFIG, ThreadedServer
+
+    app = create_app({**TEST_CONFIG, "STORE": "memory"})
+    try:
+        with ThreadedServer(app) as server:
+            address = urlsplit(server.base_url)
+            payload = json.dumps(body()).encode()
+            head = (
+                f"POST /api/v1/job/create HTTP/1.1\r\nHost: {address.netloc}\r\n"
+                f"Authorization: {AUTH['Authorization']}\r\nContent-Type: application/json\r\n"
+                f"X-Mock-Fault: latency:60000\r\nContent-Length: {len(payload)}\r\n\r\n"
+            )
+            with socket.create_connection((address.hostname, address.port)) as client:
+                client.sendall(head.encode() + payload)
+            deadline = time.monotonic() + 20  # the latency asked for is 60 s
+            while not (entries := extensions.control(app).journal()):
+                assert time.monotonic() < deadline, "still waiting out the latency"
+                time.sleep(0.05)
+            assert entries[-1]["duration_ms"] < 20_000
+    finally:
+        close_app(app)
