@@ -136,11 +136,13 @@ def test_keys_appear_in_no_journal_field() -> None:
 
 
 def test_live_format_keys_are_redacted_everywhere_keys_are() -> None:
+    from mock_server.contract.wire import scrub
     from mock_server.keys import redact, redact_params
 
     for text in (f"Bearer {LIVE}", f"?id={LIVE}&x=1", f'{{"k": "{LIVE}"}}', f"key {LIVE}."):
         assert LIVE not in redact(text)
         assert LIVE not in redact_params(text)
+        assert LIVE not in scrub(text)  # the contract kit's reports and recordings
     assert "ak-" + "0" * 33 in redact("ak-" + "0" * 33)  # not the format: kept
 
 

@@ -14,12 +14,12 @@ import contextlib
 import heapq
 import http.client
 import itertools
-import json
 import socket
 import threading
 import time
 from typing import TYPE_CHECKING
 
+from mock_server import strictjson
 from mock_server.callbacks.policy import Target
 from mock_server.state.records import Delivery
 from mock_server.version import __version__
@@ -122,7 +122,7 @@ class Sender:
         (default: the sender's); return the answer's status, or the error."""
         seconds = max(min(self.timeout if timeout is None else timeout, self.timeout), 0.001)
         deadline = time.monotonic() + seconds
-        body = json.dumps(delivery.body).encode()
+        body = strictjson.dumps(delivery.body).encode()  # never a bare NaN to a receiver
         headers = {
             "Host": target.host_header,
             "Content-Type": "application/json",

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from mock_server.contract.strategies import BEARER, CREATE_PATH, QUERY_PATH, BrokenRequest, encode
+from mock_server.keys import LIVE_KEY
 
 PLACEHOLDER = "$SHORTAPI_KEY"
 _SPLICED = 1 << 20  # bytes: a bigger JSON body gets a key spliced in (`with_key`)
@@ -50,9 +51,12 @@ class Secret:
 
 
 def scrub(text: str) -> str:
-    """Return `text` with every key seen and every Bearer token replaced by the placeholder."""
+    """Return `text` with every key seen, every Bearer token and every live-format key
+    (``ak-`` and 32 hex digits) replaced by the placeholder."""
     for value in sorted(Secret.known, key=len, reverse=True):
         text = text.replace(value, PLACEHOLDER)
+    if "ak-" in text:
+        text = LIVE_KEY.sub(PLACEHOLDER, text)
     return _BEARER_TOKEN.sub(lambda m: m.group(1) + PLACEHOLDER, text)
 
 
