@@ -22,6 +22,11 @@ ARGS_DEPTH = 32
 # Durations a fault or scenario may ask for.
 LATENCY_MS = 120_000  # X-Mock-Fault latency:MS (wall time: a worker waits it out)
 SCENARIO_SECONDS = 30 * 86_400  # slow:SECONDS, callback:delay:SECONDS (clock time)
+# The clock: one advance or setting in clock seconds (about 317 years), the realtime speed.
+CLOCK_SECONDS = 10_000_000_000
+SPEED = 1_000_000.0
+# An account's balance in USD (admin API, MockControl).
+BALANCE = 1_000_000_000_000
 # Images: more pixels than this (declared in the header) are refused unread.
 IMAGE_PIXELS = 50_000_000
 

@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Callable
 
+from mock_server import bounds
 from mock_server.errors import ConfigError
 from mock_server.state.protocol import Store
 from mock_server.state.records import Runtime
@@ -41,6 +42,10 @@ def check_seconds(seconds: object) -> float:
     value = float(seconds)
     if not math.isfinite(value) or value < 0:
         raise ConfigError("seconds must be a finite number >= 0")
+    if value > bounds.CLOCK_SECONDS:
+        raise ConfigError(
+            f"seconds must be at most {bounds.CLOCK_SECONDS:,} (the mock's bound CLOCK_SECONDS)"
+        )
     return value
 
 
@@ -66,8 +71,11 @@ class Clock:
     def set_mode(self, mode: str, *, speed: float | None = None) -> Runtime:
         """Switch mode (and speed) without a jump in the current time."""
         check_mode(mode)
-        if speed is not None and not (math.isfinite(speed) and speed > 0):
-            raise ConfigError("speed must be a number > 0")
+        if speed is not None and not (math.isfinite(speed) and 0 < speed <= bounds.SPEED):
+            raise ConfigError(
+                f"speed must be a number > 0 and at most {bounds.SPEED:,.0f} (the mock's bound "
+                "SPEED)"
+            )
         wall = self.wall()
 
         def change(r: Runtime) -> Runtime:

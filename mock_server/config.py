@@ -7,6 +7,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from mock_server import bounds
 from mock_server.catalog import registry
 from mock_server.clock import check_mode
 from mock_server.errors import ConfigError
@@ -118,8 +119,8 @@ def check(config: Mapping[str, Any]) -> None:
             raise ConfigError(f"{name} must be a number of seconds > 0, not {value!r}")
     if config["CALLBACK_EVENTS"] not in ("terminal", "all"):
         raise ConfigError("CALLBACK_EVENTS must be 'terminal' or 'all'")
-    if config["SPEED"] <= 0:
-        raise ConfigError("SPEED must be > 0")
+    if not 0 < config["SPEED"] <= bounds.SPEED:
+        raise ConfigError(f"SPEED must be > 0 and at most {bounds.SPEED:,.0f}")
 
 
 def load_models_dir(path: str) -> str:

@@ -268,3 +268,23 @@ def test_a_latency_ends_when_its_client_hangs_up() -> None:
             assert entries[-1]["duration_ms"] < 20_000
     finally:
         close_app(app)
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "bound"),
+    [
+        ("/_mock/clock", {"mode": "realtime", "speed": 1e308}, "SPEED"),
+        ("/_mock/clock/advance", {"seconds": 1e308}, "CLOCK_SECONDS"),
+        ("/_mock/settings", {"queued_seconds": 1e308}, "CLOCK_SECONDS"),
+        ("/_mock/accounts/test-key-1", {"balance": "1e999999999"}, "BALANCE"),
+        ("/_mock/accounts/test-key-1", {"balance": "9" * 5000}, "BALANCE"),
+    ],
+)
+def test_admin_values_that_would_overflow_the_clock_or_money_refused(
+    client: FlaskClient, path: str, payload: dict[str, Any], bound: str
+) -> None:
+    response = client.post(path, json=payload)
+    assert response.status_code == 400, response.json
+    assert bound in response.json["message"]
+    assert client.get("/_mock/clock").status_code == 200
+    assert create(client, body()).status_code == 200

@@ -13,8 +13,8 @@ from typing import Any
 
 from flask import Flask
 
+from mock_server import bounds, extensions
 from mock_server import config as config_module
-from mock_server import extensions
 from mock_server.callbacks.dispatcher import Dispatcher
 from mock_server.catalog.pricing import format_amount
 from mock_server.clock import Clock, check_seconds
@@ -51,6 +51,8 @@ def _money(value: object) -> str:
         raise ConfigError(f'balance must be a decimal string like "0.10", not {value!r}') from None
     if not amount.is_finite() or amount < 0 or isinstance(value, bool):
         raise ConfigError("balance must be a finite decimal >= 0")
+    if amount > bounds.BALANCE:
+        raise ConfigError(f"balance must be at most {bounds.BALANCE:,} (the mock's bound BALANCE)")
     return format_amount(amount)
 
 

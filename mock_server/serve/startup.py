@@ -12,11 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mock_server import bounds
 from mock_server.config import check
 from mock_server.errors import ConfigError
 
 PROG = "shortapi-mock serve"
-MAX_SPEED = 1_000_000.0  # clock seconds per wall second: beyond, times lose their meaning
+MAX_SPEED = bounds.SPEED  # clock seconds per wall second: beyond, times lose their meaning
 MAX_WORKERS = 64
 MAX_THREADS = 256
 
