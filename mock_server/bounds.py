@@ -16,6 +16,7 @@ ERRORS_KEPT = 20
 # the characters of each: `errors.echoed`, beside `Problem`, which every layer raises.
 PROBLEMS_ECHOED = errors.PROBLEMS_ECHOED
 PROBLEM_CHARS = errors.PROBLEM_CHARS
+MESSAGE_CHARS = errors.MESSAGE_CHARS
 # A create's args: values in all (object members and array items, nested) and depth.
 ARGS_VALUES = 10_000
 ARGS_DEPTH = 32

@@ -31,6 +31,7 @@ TIMEOUT = 5002
 # (`mock_server.bounds` lists every bound).
 PROBLEMS_ECHOED = 20
 PROBLEM_CHARS = 400
+MESSAGE_CHARS = 16_384  # of an error answer's message (and info): what it echoes is cut
 
 
 @dataclass(frozen=True)

@@ -288,3 +288,19 @@ def test_admin_values_that_would_overflow_the_clock_or_money_refused(
     assert bound in response.json["message"]
     assert client.get("/_mock/clock").status_code == 200
     assert create(client, body()).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("payload", "headers"),
+    [
+        ({"model": "m" * 1_000_000, "args": {}}, {}),
+        (body(), {"X-Mock-Fault": "x" * 100_000}),
+    ],
+)
+def test_an_error_echoing_a_huge_value_stays_small(
+    client: FlaskClient, payload: Any, headers: dict[str, str]
+) -> None:
+    response = create(client, payload, **headers)
+    assert response.status_code == 400
+    assert len(response.get_data()) < 64 * 1024
+    assert "more characters" in response.json["message"]

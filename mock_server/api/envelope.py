@@ -24,11 +24,13 @@ from mock_server.api import hints
 from mock_server.errors import (
     BAD_REQUEST,
     INVALID_PARAMETER,
+    MESSAGE_CHARS,
     NOT_FOUND,
     SERVER_ERROR,
     ApiError,
     ConfigError,
     Problem,
+    cut,
     echoed,
 )
 from mock_server.keys import redact
@@ -37,7 +39,8 @@ ERROR_STATUS_HEADER = "X-Mock-Error-Status"
 
 
 def envelope(code: int, text: str) -> dict[str, Any]:
-    """Return the error envelope body."""
+    """Return the error envelope body (a text echoing a huge value cut to `MESSAGE_CHARS`)."""
+    text = cut(text, MESSAGE_CHARS)
     return {"code": code, "message": text, "info": text}
 
 
