@@ -304,3 +304,12 @@ def test_an_error_echoing_a_huge_value_stays_small(
     assert response.status_code == 400
     assert len(response.get_data()) < 64 * 1024
     assert "more characters" in response.json["message"]
+
+
+def test_background_errors_kept_bounded(app: Any) -> None:
+    """A long outage (every tick failing) keeps only the newest errors of the callback thread."""
+    kept = extensions.dispatcher(app).errors
+    for number in range(500):
+        kept.append(RuntimeError(f"store down ({number})"))
+    assert len(kept) == bounds.ERRORS_KEPT and kept.dropped == 500 - bounds.ERRORS_KEPT
+    assert str(kept[-1]) == "store down (499)"
