@@ -313,3 +313,13 @@ def test_background_errors_kept_bounded(app: Any) -> None:
         kept.append(RuntimeError(f"store down ({number})"))
     assert len(kept) == bounds.ERRORS_KEPT and kept.dropped == 500 - bounds.ERRORS_KEPT
     assert str(kept[-1]) == "store down (499)"
+
+
+def test_a_job_of_thousands_of_args_has_a_small_page(client: FlaskClient) -> None:
+    """Accepted (unknown args warned of) or not, the dashboard's job page stays small."""
+    args = {**body()["args"], **{f"unknown_{i}": "v" * 100 for i in range(9_000)}}
+    response = create(client, {"model": body()["model"], "args": args})
+    assert response.status_code == 200, response.json
+    page = client.get(f"/_mock/ui/jobs/{response.json['data']['job_id']}")
+    assert page.status_code == 200 and len(page.get_data()) < 512 * 1024
+    assert "more args left out" in page.get_data(as_text=True)

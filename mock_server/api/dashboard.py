@@ -35,6 +35,7 @@ from mock_server import extensions
 from mock_server.api.guard import TOKEN_HEADER, admin_access, check_site
 from mock_server.catalog.registry import MODELS
 from mock_server.control.mock_control import MockControl, key_id
+from mock_server.errors import cut
 from mock_server.jobs import results
 from mock_server.jobs.status import Status
 from mock_server.version import __version__
@@ -53,6 +54,8 @@ JOBS_LIMIT = 100
 JOBS_SCAN = 500  # jobs the page looks through (newest) when it filters by model
 PREVIEW_NOUNS = {"videos": "video", "images": "images", "musics": "music"}
 JOURNAL_LIMIT = 500  # journal entries a page looks through (newest), before filtering
+SHOWN_ARGS = 100  # a job page's args table: the first ones, then how many were left out
+SHOWN_CHARS = 64 * 1024  # of one value or JSON block on a page
 POLL_MS = 1000  # how often the page polls the admin API; ?poll=MS overrides (100..60000)
 SCENARIOS = (
     "succeed",
@@ -154,6 +157,8 @@ def _helpers() -> dict[str, Any]:
         "seconds": seconds,
         "wall": wall,
         "pretty": pretty,
+        "cut": lambda text: cut(str(text), SHOWN_CHARS),
+        "shown_args": SHOWN_ARGS,
         "version": __version__,
         "api_base": request.script_root + "/_mock",
         "token": g.get("ui_token"),
@@ -196,8 +201,9 @@ def wall(value: Any) -> str:
 
 
 def pretty(value: Any) -> str:
-    """Return `value` as indented JSON (escaped by the template like any text)."""
-    return json.dumps(value, indent=2, ensure_ascii=False)
+    """Return `value` as indented JSON (escaped by the template like any text), cut to
+    `SHOWN_CHARS`: a page stays small whatever a request held."""
+    return cut(json.dumps(value, indent=2, ensure_ascii=False), SHOWN_CHARS)
 
 
 def _poll_ms() -> int:

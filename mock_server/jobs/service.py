@@ -12,7 +12,13 @@ from typing import Protocol
 
 from mock_server.catalog.pricing import amount
 from mock_server.clock import Clock
-from mock_server.errors import BALANCE_DEPLETED, CONCURRENCY_LIMITED, NOT_FOUND, ApiError
+from mock_server.errors import (
+    BALANCE_DEPLETED,
+    CONCURRENCY_LIMITED,
+    NOT_FOUND,
+    ApiError,
+    echoed,
+)
 from mock_server.jobs import accounts, lifecycle, scenarios
 from mock_server.jobs.accounts import AdmissionError
 from mock_server.jobs.status import Status
@@ -78,7 +84,7 @@ class JobService:
             outcome=outcome,
             callback_url=valid.callback_url,
             base_url=base_url,
-            warnings=[p.as_dict() for p in valid.warnings],
+            warnings=[p.as_dict() for p in echoed(valid.warnings)],  # bounded, as echoed
             key_name=key_name,
         )
         job.next_event_at = lifecycle.first_event_at(job, runtime)
