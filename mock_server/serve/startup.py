@@ -1,6 +1,6 @@
 """`serve`'s start-up checks: every option value and the replay file, before the port is
-probed (`granian_app.bind_problem`) and anything is written, so a failed start is one line naming the
-option (no traceback, no banner) and changes nothing a running mock shares.
+probed (`granian_app.bind_problem`) and anything is written, so a failed start is one line
+naming the option (no traceback, no banner) and changes nothing a running mock shares.
 """
 
 from __future__ import annotations
