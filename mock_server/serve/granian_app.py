@@ -22,7 +22,7 @@ from functools import partial
 from typing import Any
 
 from mock_server.errors import SERVER_ERROR
-from mock_server.keys import bearer_key, redact
+from mock_server.keys import auth_secrets, redact
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 # Requests a worker takes in at once, per Python thread: enough to keep every thread busy
@@ -90,7 +90,7 @@ class RedactingAccessLog:
             return start_response(status, headers, exc_info)
 
         result = self.app(environ, recording_start)
-        key = bearer_key(environ.get("HTTP_AUTHORIZATION"))
+        keys = auth_secrets(environ.get("HTTP_AUTHORIZATION"))  # a malformed header's too
         query = environ.get("QUERY_STRING", "")
         line = (
             f"{environ.get('REQUEST_METHOD', '-')} {environ.get('PATH_INFO', '')}"
@@ -100,7 +100,7 @@ class RedactingAccessLog:
         status = seen[0] if seen else "-"
         client = environ.get("REMOTE_ADDR", "-")
         print(
-            f'{client} "{redact_line(line, [key] if key else [])}" {status} {millis:.1f}ms',
+            f'{client} "{redact_line(line, keys)}" {status} {millis:.1f}ms',
             file=self.stream,
             flush=True,
         )
