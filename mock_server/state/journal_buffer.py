@@ -21,6 +21,9 @@ class BufferedJournal:
         self.limit = limit
         self._buffer: list[str] = []
         self._buffer_lock = threading.Lock()
+        # Flushes one at a time, so batches are stored in the order they were taken: a reader's
+        # flush must not store a later batch before the writer thread's earlier one.
+        self._flush_lock = threading.Lock()
         self._flusher: threading.Thread | None = None
         self._closing = threading.Event()
 
@@ -50,11 +53,12 @@ class BufferedJournal:
             self.flush()
 
     def flush(self) -> None:
-        """Store the buffered entries now."""
-        with self._buffer_lock:
-            batch, self._buffer = self._buffer, []
-        if batch:
-            self._store(batch)
+        """Store the buffered entries now, after any batch taken before them."""
+        with self._flush_lock:
+            with self._buffer_lock:
+                batch, self._buffer = self._buffer, []
+            if batch:
+                self._store(batch)
 
     def discard_buffer(self) -> None:
         """Forget the entries not stored yet (a reset)."""
