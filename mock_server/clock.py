@@ -13,11 +13,11 @@ import time
 from collections.abc import Callable
 
 from mock_server import bounds
+from mock_server.choices import MODES as MODES
 from mock_server.errors import ConfigError
 from mock_server.state.protocol import Store
 from mock_server.state.records import Runtime
 
-MODES = ("realtime", "manual", "per-poll")
 WallClock = Callable[[], float]
 
 

@@ -9,16 +9,16 @@ from typing import Any
 
 from mock_server import bounds
 from mock_server.catalog import registry
+from mock_server.choices import ERROR_STATUSES as ERROR_STATUSES
+from mock_server.choices import PROFILES as PROFILES
+from mock_server.choices import RESULT_KEYS as RESULT_KEYS
+from mock_server.choices import STATUS_FORMS as STATUS_FORMS
+from mock_server.choices import UNKNOWN_MODELS as UNKNOWN_MODELS
 from mock_server.clock import check_mode
 from mock_server.errors import ConfigError
 from mock_server.state.records import Runtime
 from mock_server.validation import rules
 
-PROFILES = ("default", "strict")
-RESULT_KEYS = ("auto", "images", "videos", "musics")
-ERROR_STATUSES = ("http", "200")
-UNKNOWN_MODELS = ("reject", "accept")
-STATUS_FORMS = ("number", "string")  # jobs/status.py: the statuses-as-strings variant
 FAILED_STATUSES = (3, 4)  # Status.FAILED, or jobs.status.FAILED_AS_4 (a variant)
 
 DEFAULTS: dict[str, Any] = {

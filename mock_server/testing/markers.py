@@ -4,13 +4,14 @@ against), the teardown check, and the terminal summary of the client checks' war
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from mock_server import testing
-from mock_server.testing import variants
-from mock_server.testing.client_checks import Violation, ways_out
+from mock_server import testing  # its names load on first use
+
+if TYPE_CHECKING:
+    from mock_server.testing.client_checks import Violation
 
 SETTINGS = (
     "profile",
@@ -33,7 +34,7 @@ MARKER_KEYS = {
     "fail_on_warning",
 }
 # Every test's client-check warnings: (test id, fixture name, warnings), for the summary.
-WARNINGS = pytest.StashKey[list[tuple[str, str, list[Violation]]]]()
+WARNINGS = pytest.StashKey[list[tuple[str, str, list["Violation"]]]]()
 
 
 def prepare(handle: testing.MockHandle, request: pytest.FixtureRequest) -> None:
@@ -72,6 +73,8 @@ def parametrize_variants(metafunc: pytest.Metafunc) -> None:
     """Run a test using ``shortapi_variant`` once per variant when asked (option or marker)."""
     if "shortapi_variant" not in metafunc.fixturenames:
         return
+    from mock_server.testing import variants
+
     marker = metafunc.definition.get_closest_marker("shortapi")
     wanted = metafunc.config.getoption("--shortapi-variants") or (
         marker is not None and marker.kwargs.get("variants", False)
@@ -99,6 +102,8 @@ def summarize(reporter: pytest.TerminalReporter) -> None:
     found = reporter.config.stash.get(WARNINGS, [])
     if not found:
         return
+    from mock_server.testing.client_checks import ways_out
+
     reporter.section("shortapi client warnings", yellow=True)
     for nodeid, _, warned in found:
         reporter.line(nodeid)

@@ -9,6 +9,11 @@ environment that sends a child process's requests for https://api.shortapi.ai to
 the contract fails at teardown (warnings go in the terminal summary); opt out with
 ``@pytest.mark.shortapi(check=False)``, ``shortapi_mock.expect_violations()`` or
 ``--shortapi-check=off``.
+
+Installing the kit registers this module in every pytest run of the project (entry point
+``pytest11``), so it imports nothing heavy: the options, the marker and the fixtures are
+declared here with plain values (`mock_server.choices`), and Flask, the app, the routers
+(responses, respx, httpx) and the catalogue load when a fixture or an option needs them.
 """
 
 from __future__ import annotations
@@ -18,16 +23,24 @@ from contextlib import AbstractContextManager as ContextManager
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from flask import Flask
 
-from mock_server import close_app, create_app, testing
-from mock_server.clock import MODES
-from mock_server.config import ERROR_STATUSES, PROFILES, RESULT_KEYS, load_models_dir
-from mock_server.testing import markers, variants
-from mock_server.testing.receiver import CallbackReceiver
+from mock_server import testing  # its names load on first use
+from mock_server.choices import ERROR_STATUSES, MODES, PROFILES, RESULT_KEYS
+from mock_server.testing import markers
 
 if TYPE_CHECKING:
+    from flask import Flask
+
     from mock_server.intercept import Interception
+    from mock_server.testing import variants
+    from mock_server.testing.receiver import CallbackReceiver
+
+
+def load_models_dir(path: str) -> str:
+    """The type of ``--shortapi-models-dir``: load the folder (`config.load_models_dir`)."""
+    from mock_server.config import load_models_dir as load
+
+    return load(path)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -99,6 +112,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def shortapi_server() -> Iterator[testing.ThreadedServer]:
     """The mock served on a random loopback port, once per session."""
+    from mock_server import create_app
+
     with testing.ThreadedServer(create_app(testing.TEST_CONFIG)) as server:
         yield server
 
@@ -138,6 +153,8 @@ def shortapi_subprocess_env(
 @pytest.fixture(scope="session")
 def shortapi_app() -> Iterator[Flask]:
     """The in-process app behind shortapi_responses and shortapi_httpx."""
+    from mock_server import close_app, create_app
+
     app = create_app(testing.TEST_CONFIG)
     yield app
     close_app(app)
@@ -174,6 +191,8 @@ def shortapi_httpx(
 @pytest.fixture
 def shortapi_variant(request: pytest.FixtureRequest) -> variants.Variant:
     """The response variant this run of the test gets (see ``--shortapi-variants``)."""
+    from mock_server.testing import variants
+
     variant: variants.Variant = getattr(request, "param", variants.DEFAULT)
     for name in ("shortapi_responses", "shortapi_httpx", "shortapi_mock"):
         if name in request.fixturenames:
@@ -185,5 +204,7 @@ def shortapi_variant(request: pytest.FixtureRequest) -> variants.Variant:
 @pytest.fixture
 def shortapi_receiver() -> Iterator[CallbackReceiver]:
     """A loopback HTTP server recording the callbacks it receives."""
+    from mock_server.testing.receiver import CallbackReceiver
+
     with CallbackReceiver() as receiver:
         yield receiver

@@ -194,10 +194,13 @@ class SilentReceiver:
 
 
 def _alive(conn: socket.socket) -> bool:
-    """Say whether the peer still holds the connection (a closed one reads EOF)."""
+    """Say whether the peer still holds the connection (a closed one reads EOF once what it
+    sent is read: the request is read and dropped, or a peek would see it and never EOF)."""
     try:
         conn.setblocking(False)
-        return conn.recv(65536, socket.MSG_PEEK) != b""
+        while conn.recv(65536):
+            pass
+        return False
     except BlockingIOError:
         return True
     except OSError:
