@@ -74,6 +74,19 @@ def test_a_silent_receiver_does_not_delay_a_healthy_one(
     assert 1 <= silent.most_open <= 4  # the silent lane holds its bound, no more
 
 
+def test_the_silent_receiver_counts_only_the_connections_still_open(
+    silent: SilentReceiver,
+) -> None:
+    """A connection the mock gave up on (after sending its request) no longer counts."""
+    port = int(silent.url.rsplit(":", 1)[1].split("/")[0])
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", port)) as gone:
+            gone.sendall(b"POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+    with socket.create_connection(("127.0.0.1", port)):
+        until(lambda: silent.accepted == 4)
+    assert silent.most_open == 1
+
+
 def test_advance_waits_at_most_one_timeout_and_the_rest_finishes_later(
     make_app: Callable[..., Flask], silent: SilentReceiver, receiver: CallbackReceiver
 ) -> None:
