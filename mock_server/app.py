@@ -12,10 +12,12 @@ from mock_server import config as settings
 from mock_server import extensions
 from mock_server.api import (
     admin,
+    cors,
     dashboard,
     envelope,
     files,
     forwarded,
+    health,
     journal,
     replay,
     routes,
@@ -62,6 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["BACKGROUND"]:
         dispatcher.start()
     envelope.init_app(app)
+    cors.init_app(app)  # before the journal: its after-request hook runs after the journal's
     journal.init_app(app)
     if app.config["REPLAY_FILE"]:  # serve --replay: recorded jobs answer as recorded
         replay.init_app(app, app.config["REPLAY_FILE"])
@@ -73,6 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(skill.bp)
+    app.register_blueprint(health.bp)
     return app
 
 

@@ -81,6 +81,7 @@ DEFAULTS: dict[str, Any] = {
     "BACKGROUND": True,  # run the callback thread (off for the CLI's set-up app)
     "TICK_SECONDS": 0.05,  # how often the callback thread looks for due work
     "REPLAY_FILE": None,  # a recording whose jobs' queries answer as recorded (api/replay.py)
+    "CORS": False,  # answer browsers' preflights and add CORS headers (api/cors.py)
 }
 
 

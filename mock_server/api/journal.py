@@ -25,7 +25,7 @@ from mock_server.keys import auth_secrets, bearer_key, fingerprint, redact
 
 BODY_LIMIT = 4096
 _REDACT_MARGIN = 1024  # bytes read past the limit, so a key cut by it is still found
-_SKIP = ("/_mock/", "/openapi.json", "/favicon.ico")
+_SKIP = ("/_mock/", "/openapi.json", "/favicon.ico", "/healthz")
 _HEADERS = [
     (name, "HTTP_" + name.upper().replace("-", "_"))
     for name in ("User-Agent", "X-Mock-Scenario", "X-Mock-Fault")

@@ -237,6 +237,13 @@ SERVE: tuple[Option, ...] = (
     ),
     option("--access-log", action="store_true", help="log every request (keys redacted)"),
     option(
+        "--cors",
+        "CORS",
+        action="store_true",
+        help="let browser pages of any origin call the API (preflights answered, X-Mock-* "
+        "headers exposed); never the admin API",
+    ),
+    option(
         "--admin-token",
         "ADMIN_TOKEN",
         help="require X-Mock-Admin-Token on /_mock/ (needed "
