@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from helpers import advance, body, create, query
 
+from mock_server import extensions
 from mock_server.control import get_control
 from mock_server.data import schemas
 from mock_server.testing.receiver import CallbackReceiver
@@ -158,6 +159,22 @@ def test_callback_on_every_status_change(make_app: Any, receiver: CallbackReceiv
     assert [b["data"]["status"] for b in receiver.bodies()] == [1]
     advance(client, 8)
     assert [b["data"]["status"] for b in receiver.bodies()] == [1, 2]
+
+
+def test_a_late_first_background_round_leaves_the_advance_its_work(
+    make_app: Any, receiver: CallbackReceiver
+) -> None:
+    """On the manual clock the background's first round sends only what was due when the
+    mock started, even when it comes after an advance moved the clock (a busy machine):
+    the advance settles and sends what it made due, in order, alone."""
+    app = make_app(CALLBACK_EVENTS="all", TICK_SECONDS=3600.0)  # no round of its own
+    client = app.test_client()
+    job_id = job_with_callback(client, receiver.url, **{"X-Mock-Scenario": "callback:out-of-order"})
+    extensions.clock(app).advance(20)  # the advance moved the clock, not yet settled
+    extensions.dispatcher(app).tick()  # the background's first round, late
+    assert extensions.store(app).list_deliveries(job_id=job_id) == []
+    advance(client, 0)
+    assert [b["data"]["status"] for b in receiver.bodies()] == [2, 1]
 
 
 def test_non_http_callback_url_gets_no_delivery(app: Flask) -> None:
