@@ -1,13 +1,12 @@
-"""`shortapi-mock contract` from an installed wheel: the suite runs and writes its reports."""
+"""The pytest command line of ``shortapi-mock contract`` (the run from a built wheel is in
+tests/test_packaging.py)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import socket
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -15,45 +14,6 @@ import pytest
 from mock_server.contract import runner
 
 pytestmark = pytest.mark.kit
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.mark.slow
-def test_the_installed_wheel_runs_the_suite_and_writes_the_reports(tmp_path: Path) -> None:
-    """Build and unpack the wheel; ``python -m mock_server contract`` from a folder outside."""
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", "dist", str(ROOT)],
-        cwd=tmp_path,
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = (tmp_path / "dist").glob("shortapi_mock-*.whl")
-    site, work = tmp_path / "site", tmp_path / "work"
-    with zipfile.ZipFile(wheel) as archive:
-        assert "mock_server/_data/contract_tests/conftest.py" in archive.namelist()
-        archive.extractall(site)
-    work.mkdir()
-    command = ["contract", "--target", "mock", "--report-dir", "out"]
-    result = subprocess.run(
-        # The smoke profile keeps the run short; the default profile is what a user gets.
-        [sys.executable, "-m", "mock_server", *command, "--hypothesis-profile=contract-smoke"],
-        cwd=work,
-        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    shipped = site / "mock_server" / "_data" / "contract_tests"
-    assert f"rootdir: {shipped}" in result.stdout  # the wheel's suite, not the checkout's
-    assert " passed" in result.stdout and "failed" not in result.stdout
-    for name in ("drift.md", "drift.json", runner.JUNIT):
-        assert (work / "out" / name).is_file(), name
-    assert json.loads((work / "out" / "drift.json").read_text())["disagreements"] == []
-    assert (
-        "test_jobs_stay_consistent_under_any_order_of_calls"
-        in (work / "out" / runner.JUNIT).read_text()
-    )
 
 
 def test_extra_arguments_go_to_pytest_after_the_commands_own() -> None:

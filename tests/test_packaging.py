@@ -1,28 +1,103 @@
-"""The wheel carries the schemas and the result videos, and works without the source tree."""
+"""The standard build (``python -m build``: the sdist, then the wheel made from it) ships the
+whole kit: the schemas, the result videos and the contract suite; the wheel serves and runs
+``shortapi-mock contract`` without the source tree."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
+import sysconfig
+import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from mock_server.contract import runner
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The sdist and the wheel ``python -m build`` makes (the wheel from the sdist)."""
+    out = tmp_path_factory.mktemp("dist")
+    done = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    (sdist,) = out.glob("shortapi_mock-*.tar.gz")
+    (found,) = out.glob("shortapi_mock-*.whl")
+    return sdist, found
+
+
+@pytest.fixture(scope="module")
+def wheel(built: tuple[Path, Path]) -> Path:
+    return built[1]
+
+
+@pytest.mark.slow
+def test_the_sdist_carries_what_the_wheel_and_the_tests_need(built: tuple[Path, Path]) -> None:
+    with tarfile.open(built[0]) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    for needed in (
+        "contract_tests/runner.ini",
+        "contract_tests/conftest.py",
+        "schemas/openapi.json",
+        "fixtures/videos",
+        "examples/test_kling_client.py",
+        "pyproject.toml",
+    ):
+        assert needed in names or any(n.startswith(needed + "/") for n in names), needed
+
+
+@pytest.mark.slow
+def test_contract_from_the_built_wheel_writes_its_reports(wheel: Path, tmp_path: Path) -> None:
+    """A venv with the wheel (its dependencies from this one): ``shortapi-mock contract``."""
+    venv, work = tmp_path / "venv", tmp_path / "work"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    # This venv's packages (not its editable checkout, whose .pth is not read from here).
+    Path(site, "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet"]
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
+        [*pip, "--no-deps", "--no-index", str(wheel)],
         check=True,
         capture_output=True,
     )
-    (found,) = out.glob("shortapi_mock-*.whl")
-    return found
+    work.mkdir()
+    command = [venv / "bin" / "shortapi-mock", "contract", "--target", "mock"]
+    result = subprocess.run(
+        # The smoke profile keeps the run short; the default profile is what a user gets.
+        [*command, "--report-dir", "out", "--hypothesis-profile=contract-smoke"],
+        cwd=work,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    shipped = Path(site) / "mock_server" / "_data" / "contract_tests"
+    assert f"rootdir: {shipped}" in result.stdout  # the wheel's suite, not the checkout's
+    assert " passed" in result.stdout and "failed" not in result.stdout
+    for name in ("drift.md", "drift.json", runner.JUNIT):
+        assert (work / "out" / name).is_file(), name
+    assert json.loads((work / "out" / "drift.json").read_text())["disagreements"] == []
+    assert (
+        "test_jobs_stay_consistent_under_any_order_of_calls"
+        in (work / "out" / runner.JUNIT).read_text()
+    )
 
 
 @pytest.mark.slow
