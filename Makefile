@@ -6,7 +6,22 @@ STAMP := $(VENV)/.installed-stamp
 SERVE_STAMP := $(VENV)/.serve-stamp
 ARGS ?=
 
-.PHONY: serve test lint chromium redis clients bench fuzz videos clean
+.PHONY: help serve test lint chromium redis clients bench fuzz videos clean
+.DEFAULT_GOAL := help
+
+# A .venv whose python no longer runs (the Python it was made with was upgraded or removed,
+# or the folder was copied from another machine) is made anew rather than failing later.
+ifneq ($(wildcard $(VENV)/pyvenv.cfg),)
+ifneq ($(shell $(BIN)/python -c 'print(42)' 2>/dev/null),42)
+$(info $(VENV): its python does not run (was Python upgraded or removed?); making it anew)
+$(shell rm -rf $(VENV))
+endif
+endif
+
+help:  ## list the targets (this text)
+	@echo "make TARGET [ARGS=...]; set-up is automatic (serve: the package; test: the dev tools)"
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/\1\t\2/' \
+		| awk -F'\t' '{ printf "  %-14s %s\n", $$1, $$2 }'
 
 # `make serve` installs the package alone (what serving needs; the package's own dependencies
 # include the pytest plugin's and the contract kit's); `make test` adds the dev tools (ruff,
@@ -26,7 +41,7 @@ $(STAMP): pyproject.toml
 serve: $(SERVE_STAMP)  ## start the mock on http://127.0.0.1:8000 (make serve ARGS="--clock manual")
 	$(BIN)/shortapi-mock serve $(ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff, ruff format --check, mypy --strict, import-linter
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -106,5 +121,5 @@ fuzz: $(STAMP)  ## the fuzz property over 100k requests; figures to reports/fuzz
 videos: $(STAMP)  ## re-encode the blocks result videos are made of (fixtures/videos/blocks.zip)
 	$(BIN)/python fixtures/make_videos.py
 
-clean:
+clean:  ## remove the venv, state, reports and caches
 	rm -rf $(VENV) .shortapi-mock .bench reports .pytest_cache .mypy_cache .ruff_cache

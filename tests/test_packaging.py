@@ -166,3 +166,25 @@ def test_make_serve_installs_only_the_package_and_make_test_the_dev_tools(
     assert "shortapi-mock serve" in serve
     test = _make_plan("test", tmp_path / "venv")
     assert "pip install --quiet -e '.[dev]'" in test
+
+
+def test_make_help_lists_the_targets_from_their_comments() -> None:
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    done = subprocess.run(["make", "help"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = {line.split()[0]: line for line in done.stdout.splitlines()[1:]}
+    assert {"serve", "test", "lint", "contract", "bench", "clean"} <= set(lines)
+    assert "start the mock" in lines["serve"]
+
+
+def test_a_venv_whose_python_no_longer_runs_is_made_anew(tmp_path: Path) -> None:
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /nowhere\n")
+    (venv / "bin" / "python").symlink_to(tmp_path / "python3.9-removed")  # dangling
+    plan = _make_plan("serve", venv)
+    assert "its python does not run" in plan and not venv.exists()
+    assert "-m venv" in plan  # and the plan makes it again
