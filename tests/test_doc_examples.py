@@ -136,3 +136,23 @@ def test_python_example_creates_a_job_but_queries_id_none(mock: ServedMock, tmp_
     assert query["query"] == "id=None"
     assert query["status"] == 404
     assert query["code"] == 1203
+
+
+def test_the_readme_walk_through_runs_as_pasted(served: ServedMock, tmp_path: Path) -> None:
+    """The README's curl walk-through, its blocks run in one shell as a reader pastes them
+    (the base URL swapped for this mock's), downloads the job's real MP4."""
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("### A walk-through with curl", 1)[1].split("Send something wrong")[0]
+    blocks = re.findall(r"```bash\n(.*?)```", section, re.S)
+    script = "set -euo pipefail\n" + "".join(b for b in blocks if "make serve" not in b)
+    (tmp_path / "walk.sh").write_text(script.replace("http://127.0.0.1:8000", served.base_url))
+    done = subprocess.run(
+        ["bash", "walk.sh"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    job_id = done.stdout.splitlines()[0]
+    assert re.fullmatch(r"[0-9a-f]{24}", job_id), done.stdout
+    assert '"status":2' in done.stdout
+    assert (tmp_path / "result.mp4").read_bytes()[4:8] == b"ftyp"
