@@ -186,3 +186,14 @@ def test_journal_ids_never_repeat_after_reset(client: FlaskClient) -> None:
     assert [
         e["id"] > last for e in client.get(f"/_mock/requests?after={last}").json["requests"]
     ] == [True]
+
+
+def test_the_key_filters_take_the_api_key_or_its_fingerprint(client: FlaskClient) -> None:
+    mine = create(client, body()).json["data"]["job_id"]
+    client.post("/api/v1/job/create", json=body(), headers={"Authorization": "Bearer other"})
+    for given in (KEY, fingerprint(KEY)):
+        jobs = client.get("/_mock/jobs", query_string={"key": given}).json["jobs"]
+        assert [job["id"] for job in jobs] == [mine]
+        entries = client.get("/_mock/requests", query_string={"key": given}).json["requests"]
+        assert [entry["job_id"] for entry in entries] == [mine]
+    assert KEY not in json.dumps(client.get("/_mock/requests").json)  # never stored

@@ -139,7 +139,7 @@ def configure() -> Response:
 
 @bp.get("/jobs")
 def jobs() -> Response:
-    """List jobs, newest first; ?key=<fingerprint>&limit=N."""
+    """List jobs, newest first; ?key=<API key or its fingerprint>&limit=N."""
     control = extensions.control(current_app)
     return jsonify(
         {"jobs": control.jobs(key=request.args.get("key") or None, limit=_int_arg("limit", 100))}

@@ -277,9 +277,13 @@ class MockControl:
         }
 
     def jobs(self, *, key: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Return the newest jobs first, optionally only those of key fingerprint `key`."""
+        """Return the newest jobs first, optionally only those of API key `key` (or its key_...
+        fingerprint: the key itself is only fingerprinted, never kept)."""
         runtime = self.store.runtime()
-        return [self.describe(job, runtime) for job in self.store.list_jobs(limit=limit, owner=key)]
+        owner = key_id(key)
+        return [
+            self.describe(job, runtime) for job in self.store.list_jobs(limit=limit, owner=owner)
+        ]
 
     def job(self, job_id: str) -> dict[str, Any] | None:
         """Return one job's admin view, or None."""
@@ -289,7 +293,10 @@ class MockControl:
     def journal(
         self, *, limit: int = 100, after: int = 0, match: Mapping[str, str] | None = None
     ) -> list[dict[str, Any]]:
-        """Return journal entries, oldest first, those whose fields equal `match`."""
+        """Return journal entries, oldest first, those whose fields equal `match` (its "key"
+        an API key or its fingerprint, as the entries keep)."""
+        if match and match.get("key"):
+            match = {**match, "key": key_id(match["key"]) or ""}
         return self.store.journal_list(limit=limit, after=after, match=match)
 
     def finish_job(self, job_id: str, *, fail: str | None = None) -> dict[str, Any] | None:
