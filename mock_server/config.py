@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from mock_server import bounds
@@ -122,6 +123,31 @@ def check(config: Mapping[str, Any]) -> None:
         raise ConfigError("CALLBACK_EVENTS must be 'terminal' or 'all'")
     if not 0 < config["SPEED"] <= bounds.SPEED:
         raise ConfigError(f"SPEED must be > 0 and at most {bounds.SPEED:,.0f}")
+    for name in ("UPLOADS_KEPT", "UPLOADS_KEPT_BYTES", "JOURNAL_LIMIT", "MAX_JOBS"):
+        value = config.get(name, DEFAULTS[name])
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{name} must be a whole number >= 0, not {value!r}")
+    check_prices(config.get("PRICES", {}))
+
+
+def check_prices(prices: Any) -> None:
+    """Raise `ConfigError` unless `prices` is {model id: {mode or "*": "usd"}}."""
+    example = '{"kwaivgi/kling-o1/image-to-video": {"std": "0.05", "*": "0.1"}}'
+    if not isinstance(prices, Mapping) or not all(
+        isinstance(model, str) and isinstance(rates, Mapping) for model, rates in prices.items()
+    ):
+        raise ConfigError(f"PRICES must map model ids to {{mode: usd}}, e.g. {example}")
+    for model, rates in prices.items():
+        for mode, usd in rates.items():
+            try:
+                amount = Decimal(usd) if isinstance(usd, str) else None
+            except InvalidOperation:
+                amount = None
+            if not isinstance(mode, str) or amount is None or not amount.is_finite() or amount < 0:
+                raise ConfigError(
+                    f"PRICES[{model!r}][{mode!r}] must be a price in USD as a decimal string "
+                    f'like "0.05", not {usd!r}'
+                )
 
 
 def load_models_dir(path: str) -> str:

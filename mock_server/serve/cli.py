@@ -14,7 +14,7 @@ from typing import Any
 
 from mock_server.contract import runner
 from mock_server.errors import ConfigError
-from mock_server.serve import models_cli, options, proxy_cli, run_cli, startup
+from mock_server.serve import config_file, models_cli, options, proxy_cli, run_cli, startup
 from mock_server.state.redis_conn import is_redis_url, redact
 from mock_server.version import __version__
 
@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 def app_config(args: argparse.Namespace) -> dict[str, Any]:
     """Return the app config for parsed `serve` arguments."""
     return {
+        **getattr(args, "file_settings", {}),
         **options.config(args, options.SERVE),
         "ADMIN_OPEN": is_loopback(args.host),
         "BIND_HOSTS": (args.host,),
@@ -186,6 +187,24 @@ def start_workers(config: dict[str, Any], args: argparse.Namespace) -> None:
     gunicorn_app.MockServer(config, settings, on_ready).run()
 
 
+def with_config_file(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, argv: Sequence[str] | None
+) -> tuple[argparse.Namespace, list[str], dict[str, Any]]:
+    """Apply ``serve --config FILE``: its keys that an option sets become that option's
+    default and the arguments are parsed again (an option given wins); return the new
+    arguments, the rest, and the file's other settings (raises `ConfigError`)."""
+    settings = config_file.load(args.config)
+    rows = {row.key: row for row in options.SERVE if row.key}
+    serve_parser = next(
+        action.choices["serve"]
+        for action in parser._subparsers._group_actions  # type: ignore[union-attr]
+        if isinstance(action, argparse._SubParsersAction)
+    )
+    serve_parser.set_defaults(**{rows[k].dest: v for k, v in settings.items() if k in rows})
+    again, extra = parser.parse_known_args(argv)
+    return again, extra, {k: v for k, v in settings.items() if k not in rows}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``shortapi-mock`` command."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -193,6 +212,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_cli.main(argv)
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)  # extra: pytest arguments of `contract`
+    args.file_settings = {}
+    if args.command == "serve" and args.config:
+        try:
+            args, extra, file_settings = with_config_file(parser, args, argv)
+        except ConfigError as exc:
+            print(f"shortapi-mock: {exc}", file=sys.stderr)
+            return 2
+        args.file_settings = file_settings
     if args.command == "contract":
         return runner.run(args, extra)
     if extra:

@@ -156,6 +156,12 @@ def _callbacks(flag: str, key: str, kind: type, help: str | None = None) -> Opti
 
 
 SERVE: tuple[Option, ...] = (
+    option(
+        "--config",
+        metavar="FILE",
+        help="settings from a JSON (or, Python 3.11+, TOML) file of config keys, e.g. PRICES, "
+        "UPLOADS_KEPT, JOURNAL_LIMIT; an option given on the command line wins",
+    ),
     HOST,
     PORT,
     option("--clock", "CLOCK", choices=MODES, default="realtime"),
