@@ -126,11 +126,15 @@ def test_models_import_writes_a_file_serve_loads(
 ) -> None:
     folder = tmp_path / "models"
     assert cli.main(["models", "import", str(SEED), "--models-dir", str(folder)]) == 0
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     written = folder / "kling-o1-image-to-video.args.json"
     assert f"wrote {written}" in out and "cannot read: " in out
     spec = registry.check_file(written)
     assert spec.id == "kwaivgi/kling-o1/image-to-video"
+    # a shipped model: said so, and its cross-field rules (which a page cannot say) kept
+    shipped = registry.SHIPPED[spec.id]
+    assert shipped.rules and spec.rules == shipped.rules
+    assert "is a shipped model" in err and shipped.rules[0] in err
     # refused without --force, written with it
     assert cli.main(["models", "import", str(SEED), "--models-dir", str(folder)]) == 2
     assert "--force" in capsys.readouterr().err
@@ -138,7 +142,10 @@ def test_models_import_writes_a_file_serve_loads(
     capsys.readouterr()
     try:
         assert cli.main(["models", "list", "--models-dir", str(folder)]) == 0
-        assert "complete, user file" in capsys.readouterr().out
+        assert "complete, user file replacing the shipped one" in capsys.readouterr().out
+        args = cli.build_parser().parse_args(["serve", "--models-dir", str(folder)])
+        banner = cli.banner("http://127.0.0.1:8000", args)
+        assert f"models dir {folder}: replaces the shipped {spec.id}" in banner
     finally:
         registry.unload_user_models()
 

@@ -89,6 +89,11 @@ def banner(base_url: str, args: argparse.Namespace) -> str:
             + (", errors as HTTP 200" if args.error_status == "200" else ""),
             f"  dashboard: {base_url}/_mock/ui  admin: {base_url}/_mock/health  "
             f"openapi: {base_url}/openapi.json",
+            *(
+                [f"  models dir {args.models_dir}: replaces the shipped {', '.join(gone)}"]
+                if args.models_dir and (gone := models_cli.replaced())
+                else []
+            ),
             "try:",
             f"  curl -s {base_url}/api/v1/job/create -H 'Authorization: Bearer {key}' "
             f"-H 'Content-Type: application/json' -d {shlex.quote(EXAMPLE_BODY)}",

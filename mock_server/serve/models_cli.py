@@ -67,6 +67,7 @@ def row(spec: ModelSpec, *, user: bool = False) -> dict[str, Any]:
         "complete": spec.complete,
         "known_from": spec.known_from,
         "user_file": user,
+        "replaces_shipped": user and spec.id in registry.SHIPPED,
     }
 
 
@@ -83,7 +84,9 @@ def _cells(item: dict[str, Any]) -> tuple[str, ...]:
         item["category"],
         item["output"],
         f"${item['price_usd']} {item['price_unit']}",
-        status + (", user file" if item["user_file"] else ""),
+        status
+        + (", user file" if item["user_file"] else "")
+        + (" replacing the shipped one" if item.get("replaces_shipped") else ""),
         item["known_from"],
     )
 
@@ -107,6 +110,13 @@ def text(items: list[dict[str, Any]]) -> str:
     partial = sum(not item["complete"] for item in items)
     out.append(f"{len(items)} models ({len(items) - partial} complete, {partial} partial)")
     return "\n".join(out) + "\n"
+
+
+def replaced() -> list[str]:
+    """Return the shipped models a loaded user file replaces."""
+    return sorted(
+        m for m, spec in registry.MODELS.items() if registry.SHIPPED.get(m, spec) is not spec
+    )
 
 
 def load(directory: str) -> str | None:

@@ -56,7 +56,13 @@ def import_page(where: str, folder: Path, *, force: bool = False) -> tuple[Path,
         doc = pages.parse(read_page(where), source=where)
     except pages.PageError as exc:
         raise ConfigError(f"{where}: {exc}") from None
-    path = folder / from_catalog.file_name(str(doc["x-shortapi"]["model"]))
+    block = doc["x-shortapi"]
+    path = folder / from_catalog.file_name(str(block["model"]))
+    shipped = registry.SHIPPED.get(str(block["model"]))
+    if shipped is not None and not block.get("rules"):
+        # A page cannot say its cross-field rules: the shipped model's are kept (edit the
+        # file's x-shortapi.rules to change them).
+        block["rules"] = list(shipped.rules)
     if path.exists() and not force:
         raise ConfigError(f"{path} exists: pass --force to overwrite it")
     folder.mkdir(parents=True, exist_ok=True)
@@ -81,6 +87,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     block = doc["x-shortapi"]
     print(f"wrote {path}: {block['model']} ({block['category']}, {len(doc['properties'])} inputs)")
+    if block["model"] in registry.SHIPPED:
+        kept = ", ".join(block.get("rules") or ()) or "none"
+        print(
+            f"  warning: {block['model']} is a shipped model: this file replaces it where the "
+            f"folder is loaded; the shipped cross-field rules are kept ({kept})",
+            file=sys.stderr,
+        )
     for note in str(block.get("notes") or "").split("; "):
         print(f"  cannot read: {note}" if note == pages.CANNOT_KNOW else f"  note: {note}")
     print(f"serve it: shortapi-mock serve --models-dir {args.models_dir}")
