@@ -19,6 +19,7 @@ from helpers import AUTH, KEY, MODEL, advance, body, create
 
 from mock_server import create_app
 from mock_server.api import dashboard
+from mock_server.api.journal import MEDIA_MARK
 from mock_server.catalog.registry import MODELS
 from mock_server.data import schemas
 from mock_server.keys import fingerprint
@@ -126,10 +127,14 @@ def test_job_page_request_timeline_callbacks_and_video(client: FlaskClient) -> N
     html = page(client, url)
     statuses = re.findall(r'<tr><td><span class="status s(\d)">', html)
     assert statuses == ["0", "1", "2"]
-    video = f'<video id="video" controls preload="metadata" src="/files/{created["job_id"]}.mp4">'
-    assert video in html
-    with client.get(f"/files/{created['job_id']}.mp4") as file:
+    src = f"/files/{created['job_id']}.mp4?{MEDIA_MARK}=1"  # the dashboard's own load
+    assert f'<video id="video" controls preload="metadata" src="{src}">' in html
+    journaled = len(client.get("/_mock/requests").json["requests"])
+    with client.get(src) as file:
         assert file.status_code == 200 and file.mimetype == "video/mp4"
+    assert len(client.get("/_mock/requests").json["requests"]) == journaled  # not journaled
+    with client.get(f"/files/{created['job_id']}.mp4"):  # a client's download is
+        assert len(client.get("/_mock/requests").json["requests"]) == journaled + 1
     assert "http://127.0.0.1:9/callback" in html
     assert re.search(r'class="state d-pending">pending<', html)  # retrying
     assert "Connection" in html or "refused" in html.lower()  # the attempt's error
@@ -319,3 +324,19 @@ def test_pages_render_stored_text_that_is_not_utf8(
         assert response.status_code == 200, path
     assert client.get("/_mock/requests").status_code == 200
     assert client.get(f"/_mock/jobs/{job_id}").status_code == 200
+
+
+def test_short_ids_tell_jobs_made_in_the_same_second_apart(
+    make_app: Callable[..., Flask],
+) -> None:
+    client = make_app(WALL_CLOCK=lambda: 1_780_000_000.0).test_client()
+    ids = [job_id(client) for _ in range(3)]
+    assert len({i[:8] for i in ids}) == 1  # an id starts with its creation second
+    jobs = re.findall(r'class="job-link"[^>]*>([^<]+)</a>', page(client, "/_mock/ui"))
+    refs = re.findall(r'class="job-ref"[^>]*>job ([^<]+)</a>', page(client, "/_mock/ui/requests"))
+    expected = sorted(dashboard.short_id(i) for i in ids)
+    assert sorted(jobs) == sorted(refs) == expected and len(set(expected)) == 3
+    assert all(
+        short.lstrip("…") == i[-10:]
+        for short, i in zip(expected, sorted(ids, key=dashboard.short_id), strict=True)
+    )

@@ -33,6 +33,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from mock_server import extensions
 from mock_server.api.guard import TOKEN_HEADER, admin_access, check_site
+from mock_server.api.journal import MEDIA_MARK
 from mock_server.catalog.registry import MODELS
 from mock_server.control.mock_control import MockControl, key_id
 from mock_server.errors import cut
@@ -149,6 +150,9 @@ def _headers(response: Response) -> Response:
     return response
 
 
+SHORT_ID = 10  # characters of a job id shown (40 random bits); the whole id is its title
+
+
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
     return {
@@ -159,6 +163,7 @@ def _helpers() -> dict[str, Any]:
         "pretty": pretty,
         "cut": lambda text: cut(str(text), SHOWN_CHARS),
         "shown_args": SHOWN_ARGS,
+        "short_id": short_id,
         "version": __version__,
         "api_base": request.script_root + "/_mock",
         "token": g.get("ui_token"),
@@ -167,6 +172,12 @@ def _helpers() -> dict[str, Any]:
 
 
 # formatting, shared by the templates (static/dashboard.js mirrors it)
+def short_id(job_id: str) -> str:
+    """Return the part of a job id that tells jobs apart: its random end. An id starts with
+    its creation second (an ObjectId's layout), so jobs made together share their start."""
+    return "…" + job_id[-SHORT_ID:] if len(job_id) > SHORT_ID else job_id
+
+
 def ui_url(endpoint: str, **values: Any) -> str:
     """Return the URL of a dashboard page, carrying the admin token when one is needed."""
     token = g.get("ui_token")
@@ -328,7 +339,7 @@ def job_page(job_id: str) -> Response:
         deliveries=control.deliveries(job_id=job_id),
         entries=list(reversed(entries)),
         journal_limit=JOURNAL_LIMIT,
-        video_url=url_for("files.result_file", job_id=job_id),
+        video_url=_marked(url_for("files.result_file", job_id=job_id)),
         preview=_preview(control, job_id),
     )
 
@@ -341,7 +352,17 @@ def _preview(control: MockControl, job_id: str) -> dict[str, Any]:
         return {"kind": "videos", "noun": "video", "files": []}
     kind = results.output_kind(record)
     files = next(iter(results.result(record, results.AUTO, request.script_root).values()))
-    return {"kind": kind, "noun": PREVIEW_NOUNS.get(kind, "video"), "files": files}
+    marked = [
+        {k: _marked(v) if k in ("url", "cover") else v for k, v in entry.items()} for entry in files
+    ]
+    return {"kind": kind, "noun": PREVIEW_NOUNS.get(kind, "video"), "files": marked}
+
+
+def _marked(url: Any) -> Any:
+    """The dashboard's own load of a result file: marked, so the journal leaves it out."""
+    if not isinstance(url, str):
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{MEDIA_MARK}=1"
 
 
 def _redirect_fingerprinted(endpoint: str, key: str) -> BaseResponse:

@@ -26,6 +26,9 @@ from mock_server.keys import auth_secrets, bearer_key, fingerprint, redact
 BODY_LIMIT = 4096
 _REDACT_MARGIN = 1024  # bytes read past the limit, so a key cut by it is still found
 _SKIP = ("/_mock/", "/openapi.json", "/favicon.ico", "/healthz")
+# The query parameter the dashboard adds to the result files it loads itself (a video
+# playing in a job's page): those loads are the mock's, not the client's, and not journaled.
+MEDIA_MARK = "_mock_ui"
 _HEADERS = [
     (name, "HTTP_" + name.upper().replace("-", "_"))
     for name in ("User-Agent", "X-Mock-Scenario", "X-Mock-Fault")
@@ -109,7 +112,7 @@ def _redacted(problem: dict[str, str], hidden: list[str]) -> dict[str, str]:
 
 
 def _record(response: Response) -> Response:
-    if not request.path.startswith(_SKIP):
+    if not request.path.startswith(_SKIP) and MEDIA_MARK not in request.args:
         entry = _entry(response)
         extensions.store(current_app).journal_append(entry)
         response.headers["X-Mock-Request-Id"] = entry["request_id"]

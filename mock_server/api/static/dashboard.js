@@ -44,6 +44,11 @@
     return value ? String(value) : "-";
   }
 
+  function shortId(id) {
+    // short_id in dashboard.py: the random end of the id (its start is the creation second).
+    return id.length > 10 ? `…${id.slice(-10)}` : id;
+  }
+
   function truncate(text, length) {
     // Jinja's truncate(length): whole words, "..." appended, 5 characters of leeway.
     if (text.length <= length + 5) return text;
@@ -146,7 +151,7 @@
       h("span", {}, `#${e.id}`),
       h("span", { title: e.time }, wall(e.time)),
       e.key ? h("span", { class: "key" }, e.key) : null,
-      e.job_id ? h("a", { class: "job-ref", href: jobUrl(e.job_id) }, `job ${e.job_id.slice(0, 8)}`) : null,
+      e.job_id ? h("a", { class: "job-ref", href: jobUrl(e.job_id), title: e.job_id }, `job ${shortId(e.job_id)}`) : null,
       e.job_status !== null && e.job_status !== undefined ? h("span", {}, `→ ${statusName(e.job_status)}`) : null,
       e.scenario ? h("span", { class: "tag" }, `scenario ${e.scenario}`) : null,
       e.fault ? h("span", { class: "tag tag-fault" }, `fault ${e.fault}`) : null,
@@ -201,7 +206,7 @@
       "tr",
       { "data-id": job.id },
       h("td", { "data-label": "Job" },
-        h("a", { class: "job-link", href: jobUrl(job.id), title: job.id }, job.id.slice(0, 12)),
+        h("a", { class: "job-link", href: jobUrl(job.id), title: job.id }, shortId(job.id)),
         typeof args.prompt === "string" ? h("div", { class: "prompt" }, truncate(args.prompt, 90)) : null),
       h("td", { "data-label": "Key" }, h("code", { class: "key" }, job.key)),
       h("td", { "data-label": "Model", class: "model" }, job.model),
