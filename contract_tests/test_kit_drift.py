@@ -127,3 +127,15 @@ def test_a_recording_of_the_mock_replays_without_drift(tmp_path: Path) -> None:
         replay.close()
     assert report.disagreements == []
     assert len(report.compared) == len(json.loads(recording.read_text())["items"])
+
+
+def test_a_report_on_the_in_process_mock_names_it_not_the_live_url(tmp_path: Path) -> None:
+    session = _session(InProcessTarget(), tmp_path, callbacks=False)
+    try:
+        session.drift().write(tmp_path / "reports")
+    finally:
+        session.close()
+    heading = (tmp_path / "reports" / "drift.md").read_text().splitlines()[0]
+    assert heading == "# Drift report: mock (in-process, no socket)"
+    data = json.loads((tmp_path / "reports" / "drift.json").read_text())
+    assert data["base_url"] == "in-process, no socket"

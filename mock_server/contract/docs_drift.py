@@ -72,7 +72,7 @@ def check(target: Target, models: Iterable[str] | None = None) -> DriftReport:
     """Fetch the page of each model (default: every model the mock serves) from `target`;
     return the report of every difference. Raises `TargetError` when the target cannot be
     reached."""
-    report = DriftReport(f"{target.name} docs", target.base_url)
+    report = DriftReport(f"{target.name} docs", target.where)
     for model in sorted(models if models is not None else registry.MODELS):
         response = target.send(page_request(model), Secret(""))
         report.compared.append(f"docs {model}")

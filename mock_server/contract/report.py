@@ -28,7 +28,7 @@ class DriftReport:
     """The disagreements of one run, and what was compared or skipped."""
 
     target: str
-    base_url: str
+    base_url: str  # where the target is: its URL, or "in-process, no socket" for the mock
     compared: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # item -> why it was not sent
     disagreements: list[Disagreement] = field(default_factory=list)

@@ -177,7 +177,7 @@ class ContractSession:
 
     def drift(self) -> DriftReport:
         """Compare the plan's answers from the target and from the reference mock."""
-        report = DriftReport(self.target.name, self.target.base_url)
+        report = DriftReport(self.target.name, self.target.where)
         for name, run in self.plan_runs().items():
             report.compared.append(name)
             report.disagreements += drift.compare(run, self.reference_run(run))

@@ -195,6 +195,11 @@ class Target:
         self.base_url = base_url.rstrip("/")
 
     @property
+    def where(self) -> str:
+        """Where the target is, as a report names it: its URL."""
+        return self.base_url
+
+    @property
     def generative(self) -> bool:
         """Say whether hypothesis may send this target as many examples as it likes."""
         return self.controls is not None and not self.paid
@@ -233,9 +238,14 @@ class InProcessTarget(Target):
     name = "mock"
 
     def __init__(self, app: Flask | None = None, *, base_url: str = API_URL) -> None:
-        super().__init__(base_url)
+        super().__init__(base_url)  # the URLs its calls are routed by, never a socket
         self.app = app or create_app(TEST_CONFIG)
         self.controls = InProcessControls(get_control(self.app))
+
+    @property
+    def where(self) -> str:
+        """Not the API URL its calls are routed by: the app in this process."""
+        return "in-process, no socket"
 
     def send(self, request: WireRequest, key: Secret) -> WireResponse:
         """Run `request` through the app."""

@@ -301,7 +301,7 @@
     }
     return [
       h("video", { id: "video", controls: true, preload: "metadata", src }),
-      h("p", {}, h("a", { href: src, download: true }, `Download ${id.slice(0, 12)}.mp4`)),
+      h("p", {}, h("a", { href: src, download: true }, `Download ${id}.mp4`)),
     ];
   }
 
