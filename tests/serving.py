@@ -107,6 +107,7 @@ def served_mock(
     command: Sequence[str] = MODULE_COMMAND,
     env: dict[str, Any] | None = None,
     admin_token: str | None = None,
+    cwd: Path | None = None,
 ) -> Iterator[ServedMock]:
     """Start `command args --host 127.0.0.1 --port <free>`, yield it once healthy, stop it
     (its health asked with `admin_token` when the args give it one)."""
@@ -120,6 +121,7 @@ def served_mock(
             stdout=out,
             stderr=err,
             env={**os.environ, **(env or {})},
+            cwd=cwd,
             start_new_session=True,  # its own process group: kill_hard() reaches the workers
         )
     mock = ServedMock(process, f"http://127.0.0.1:{port}", stdout_path, stderr_path)

@@ -203,7 +203,7 @@ def test_proxy_command_serves_records_and_reports(mock: MockHandle, tmp_path: Pa
     path, reports = tmp_path / "traffic.json", tmp_path / "reports"
     args = ["proxy", "--target", mock.base_url, "--record", str(path)]
     args += ["--report-dir", str(reports), "--block-invalid"]
-    with served_mock(tmp_path, args) as proxy:
+    with served_mock(tmp_path, args, cwd=tmp_path) as proxy:
         created = requests.post(proxy.url(CREATE), json=body(), headers=AUTH, timeout=10)
         blocked = requests.post(proxy.url(CREATE), json=body(duration=5), headers=AUTH, timeout=10)
         journal = requests.get(proxy.url("/_mock/requests"), timeout=5).json()["requests"]
@@ -213,3 +213,4 @@ def test_proxy_command_serves_records_and_reports(mock: MockHandle, tmp_path: Pa
     assert [e["path"] for e in mock.requests()] == [CREATE]
     assert json.loads(path.read_text())["unfinished"][0]["item"]["kind"] == "job"
     assert json.loads((reports / "drift.json").read_text())["disagreements"] == []
+    assert not (tmp_path / ".hypothesis").exists()  # the user's folder is left alone

@@ -7,7 +7,10 @@ concurrent requests; the app points its base URL at the proxy.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -66,9 +69,22 @@ def banner(base_url: str, args: argparse.Namespace) -> str:
     )
 
 
+def keep_hypothesis_caches_out_of_the_folder() -> None:
+    """The proxy judges creates with the contract kit, whose hypothesis strategies cache
+    what they compute (Unicode tables) in ./.hypothesis: a server run leaves the user's folder
+    alone and keeps them in the temporary folder (``HYPOTHESIS_STORAGE_DIRECTORY`` wins)."""
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "shortapi-mock-hypothesis")
+
+
 def run(args: argparse.Namespace) -> int:
     """Check the settings, then serve the proxy until stopped."""
     from mock_server.proxy import settings
+
+    keep_hypothesis_caches_out_of_the_folder()
 
     config = proxy_config(args)
     try:
