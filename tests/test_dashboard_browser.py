@@ -19,6 +19,7 @@ import requests
 from helpers import body
 
 from mock_server import create_app
+from mock_server.api.journal import MEDIA_MARK
 from mock_server.keys import fingerprint
 from mock_server.testing import ThreadedServer
 from mock_server.testing.receiver import CallbackReceiver
@@ -341,7 +342,7 @@ def test_job_detail_callbacks_and_video(mock: Mock, page: Page) -> None:
         expect(page.locator("#timeline-body tr")).to_have_count(3)
         expect(page.locator("#timeline-body")).to_contain_text("succeeded")
         video = page.locator("video#video")
-        expect(video).to_have_attribute("src", f"/files/{job}.mp4")
+        expect(video).to_have_attribute("src", f"/files/{job}.mp4?{MEDIA_MARK}=1")
         delivery = page.locator("#deliveries .delivery")
         expect(delivery.locator(".state")).to_have_text("delivered")
         expect(delivery.locator("tbody tr")).to_have_count(2)  # 500, then 200
@@ -463,7 +464,9 @@ def test_with_admin_token(browser: Browser, watch: Watch) -> None:
             page.get_by_role("button", name="+10 s").click()  # the script sends the token
             expect(row(page, job).locator(".status")).to_have_text("succeeded")
             page.locator(f'a[href*="/jobs/{job}"]').first.click()
-            expect(page.locator("video#video")).to_have_attribute("src", f"/files/{job}.mp4")
+            expect(page.locator("video#video")).to_have_attribute(
+                "src", f"/files/{job}.mp4?{MEDIA_MARK}=1"
+            )
             page.get_by_role("link", name="Requests").click()
             expect(page.locator("#journal .entry").last).to_contain_text("/api/v1/job/create")
         finally:
@@ -495,7 +498,7 @@ def test_job_page_previews_images_and_songs(
     for n in range(count):
         if noun == "images":
             image = page.locator(selector).nth(n)
-            expect(image).to_have_attribute("src", f"/files/{job}/{n + 1}.png")
+            expect(image).to_have_attribute("src", f"/files/{job}/{n + 1}.png?{MEDIA_MARK}=1")
             size = image.evaluate(
                 "i => i.complete && i.naturalWidth ? [i.naturalWidth, i.naturalHeight] :"
                 " new Promise(ok => i.addEventListener('load',"
@@ -504,7 +507,7 @@ def test_job_page_previews_images_and_songs(
             assert size == [1024, 439]
         else:
             audio = page.locator(selector).nth(n)
-            expect(audio).to_have_attribute("src", f"/files/{job}/music-{n + 1}.wav")
+            expect(audio).to_have_attribute("src", f"/files/{job}/music-{n + 1}.wav?{MEDIA_MARK}=1")
             duration = audio.evaluate(  # chromium decodes the WAV
                 "a => a.readyState >= 1 ? a.duration : new Promise(ok =>"
                 " a.addEventListener('loadedmetadata', () => ok(a.duration), {once: true}))"

@@ -22,6 +22,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from mock_server import close_app, create_app
+from mock_server.api.journal import MEDIA_MARK
 from mock_server.catalog.registry import MODELS, SHIPPED, ModelSpec, Reader
 from mock_server.data import schemas
 from mock_server.data.mp4info import probe
@@ -558,14 +559,15 @@ def test_job_page_previews_the_files_of_its_kind(client: FlaskClient) -> None:
     data = finished(client, example("google/nano-banana/text-to-image", num_images=2))
     html = client.get(f"/_mock/ui/jobs/{data['id']}").get_data(as_text=True)
     for n in (1, 2):
-        assert f'<img src="/files/{data["id"]}/{n}.png" alt="image {n}">' in html
+        assert f'<img src="/files/{data["id"]}/{n}.png?{MEDIA_MARK}=1" alt="image {n}">' in html
     assert "<video" not in html
     data = finished(
         client, {"model": "suno/suno-v5/generate", "args": {"mode": "custom", "title": "T"}}
     )
     html = client.get(f"/_mock/ui/jobs/{data['id']}").get_data(as_text=True)
-    assert f'<audio controls preload="metadata" src="/files/{data["id"]}/music-2.wav">' in html
-    assert f'<img src="/files/{data["id"]}/cover-1.jpg" alt="cover 1">' in html
+    song = f"/files/{data['id']}/music-2.wav?{MEDIA_MARK}=1"
+    assert f'<audio controls preload="metadata" src="{song}">' in html
+    assert f'<img src="/files/{data["id"]}/cover-1.jpg?{MEDIA_MARK}=1" alt="cover 1">' in html
 
 
 # --- over HTTP --------------------------------------------------------------------------
