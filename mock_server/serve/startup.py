@@ -15,6 +15,7 @@ from typing import Any
 from mock_server import bounds
 from mock_server.config import check
 from mock_server.errors import ConfigError
+from mock_server.serve import options
 
 PROG = "shortapi-mock serve"
 MAX_SPEED = bounds.SPEED  # clock seconds per wall second: beyond, times lose their meaning
@@ -56,7 +57,8 @@ def check_options(args: argparse.Namespace, config: dict[str, Any]) -> None:
         check(config)
     except ConfigError as exc:  # named by the setting: told by the option that sets it
         text = str(exc)
-        for name in config:
+        optioned = {row.key for row in options.SERVE if row.key}  # not a --config-only one
+        for name in (name for name in config if name in optioned):
             if text.startswith(name + " ") or f" {name} " in text:
                 raise StartupError(_option(name), text.replace(name, "the value")) from None
         raise StartupError("", text) from None
