@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -82,3 +84,91 @@ def test_used(shortapi_mock, shortapi_variant):
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:schemathesis")
     result.assert_outcomes(passed=1)
+
+
+# Python started with hypothesis unimportable, as in an install without the contract extra.
+WITHOUT_HYPOTHESIS = """
+import importlib.abc, runpy, sys
+
+BLOCKED = ("hypothesis", "hypothesis_jsonschema", "_hypothesis_pytestplugin")
+
+class _NoHypothesis(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, _NoHypothesis())
+sys.argv = sys.argv[1:]
+runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+"""
+
+
+def _without_hypothesis(*argv: str, cwd: object = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_HYPOTHESIS, *argv],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_hypothesis_is_the_contract_extra_not_a_dependency() -> None:
+    """hypothesis's own pytest plugin imports all of hypothesis at the end of every run: a
+    client's suite that has the kit only for its fixtures must not get it installed."""
+    tomllib = pytest.importorskip("tomllib")
+    with open(Path(__file__).parent.parent / "pyproject.toml", "rb") as file:
+        project = tomllib.load(file)["project"]
+    names = {re.split(r"[<>=;\[ ]", spec)[0] for spec in project["dependencies"]}
+    assert not names & {"hypothesis", "hypothesis-jsonschema"}
+    extra = {
+        re.split(r"[<>=;\[ ]", spec)[0] for spec in project["optional-dependencies"]["contract"]
+    }
+    assert extra == {"hypothesis", "hypothesis-jsonschema"}
+
+
+def test_without_hypothesis_the_fixtures_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_used="""
+def test_used(shortapi_mock):
+    import httpx
+    answer = httpx.get(shortapi_mock.base_url + "/healthz")
+    assert answer.status_code == 200
+"""
+    )
+    result = _without_hypothesis(
+        "pytest",
+        "-p",
+        "mock_server.testing.plugin",
+        "-p",
+        "no:cacheprovider",
+        "test_used.py",
+        cwd=pytester.path,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def test_without_hypothesis_the_proxy_loads_and_contract_says_what_to_install() -> None:
+    loads = _without_hypothesis("mock_server", "proxy", "--help")
+    assert loads.returncode == 0, loads.stderr[-2000:]
+    import_proxy = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            WITHOUT_HYPOTHESIS.replace("runpy.run_module", "import mock_server.proxy.app  #"),
+            "x",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert import_proxy.returncode == 0, import_proxy.stderr[-2000:]
+    contract = _without_hypothesis("mock_server", "contract", "--target", "mock")
+    assert contract.returncode == 2
+    assert contract.stderr.strip().splitlines() == [
+        "shortapi-mock contract: error: the contract suite needs hypothesis, the kit's "
+        "contract extra: pip install 'shortapi-mock[contract]'"
+    ]

@@ -30,7 +30,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from hypothesis import Phase, given
+try:
+    from hypothesis import Phase, given
+except ImportError as exc:  # pragma: no cover - shown to a user without the extra
+    raise ImportError(
+        "check_client needs hypothesis, the kit's contract extra: "
+        "pip install 'shortapi-mock[contract]'"
+    ) from exc
 
 from mock_server.contract import strategies
 from mock_server.testing import MockHandle, variants

@@ -12,15 +12,16 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hypothesis import HealthCheck, Phase, find, settings
-from hypothesis import strategies as st
-
+from mock_server.catalog.registry import KLING_O1_I2V
 from mock_server.contract import strategies
 from mock_server.contract.strategies import ACCEPTED, BrokenRequest, Expected
 
 from .wire import Secret, WireRequest
+
+if TYPE_CHECKING:
+    from hypothesis import strategies as st
 
 JOB_ASSUMPTIONS = (
     "A-amount-per-second",
@@ -32,7 +33,7 @@ JOB_ASSUMPTIONS = (
     "A-timing",
 )
 FAILED_JOB_ASSUMPTIONS = ("A-failed-refunded", "A-failed-error-field", "A-failure-reasons")
-_PRICES = strategies.MODEL.price_per_second
+_PRICES = KLING_O1_I2V.price_per_second  # the model the suite's jobs use (strategies.MODEL)
 _CHEAPEST = min(_PRICES, key=_PRICES.__getitem__)  # planned jobs use the cheapest mode
 
 
@@ -129,6 +130,8 @@ def _search(
     strategy: st.SearchStrategy[PlanItem], condition: Callable[[PlanItem], bool], *, shrink: bool
 ) -> PlanItem:
     """Return the first example meeting `condition`, shrunk against the mock if `shrink`."""
+    from hypothesis import HealthCheck, Phase, find, settings  # the contract extra, on use
+
     phases = (Phase.generate, Phase.shrink) if shrink else (Phase.generate,)
     chosen = settings(
         database=None,

@@ -28,6 +28,10 @@ from pathlib import Path
 from mock_server.data.schemas import data_dir
 
 CONFIG = "runner.ini"  # in the suite folder: the pytest settings of a `contract` run
+NEEDS_EXTRA = (
+    "the contract suite needs hypothesis, the kit's contract extra: "
+    "pip install 'shortapi-mock[contract]'"
+)
 JUNIT = "contract-junit.xml"  # pytest's JUnit XML, beside drift.md, drift.json, drift.xml
 PLUGINS = (
     "-p",
@@ -113,6 +117,11 @@ def target_problem(spec: str, *, dry_run: bool = False) -> str | None:
 
 def run(args: argparse.Namespace, extra: Sequence[str] = ()) -> int:
     """Run the suite as `args` say; return pytest's exit code (0: every property held)."""
+    try:
+        import hypothesis  # noqa: F401  (the suite's child process needs it)
+    except ImportError:
+        print(f"shortapi-mock contract: error: {NEEDS_EXTRA}", file=sys.stderr)
+        return 2
     if problem := target_problem(args.target, dry_run=args.dry_run):
         print(f"shortapi-mock contract: error: --target: {problem}", file=sys.stderr)
         return 2

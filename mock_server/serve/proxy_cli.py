@@ -75,7 +75,10 @@ def keep_hypothesis_caches_out_of_the_folder() -> None:
     alone and keeps them in the temporary folder (``HYPOTHESIS_STORAGE_DIRECTORY`` wins)."""
     if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         return
-    from hypothesis.configuration import set_hypothesis_home_dir
+    try:
+        from hypothesis.configuration import set_hypothesis_home_dir
+    except ImportError:  # without the contract extra the proxy loads no strategy either
+        return
 
     set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "shortapi-mock-hypothesis")
 

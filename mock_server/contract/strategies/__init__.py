@@ -19,19 +19,44 @@ Every name is re-exported here: ``from mock_server.contract import strategies`` 
 
 from __future__ import annotations
 
-from . import from_schema, labels, per_model, rule_breaks, schema_breaks, valid
-from .from_schema import *  # noqa: F403
-from .labels import *  # noqa: F403
-from .per_model import *  # noqa: F403
-from .rule_breaks import *  # noqa: F403
-from .schema_breaks import *  # noqa: F403
-from .valid import *  # noqa: F403
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    *from_schema.__all__,
-    *labels.__all__,
-    *per_model.__all__,
-    *rule_breaks.__all__,
-    *schema_breaks.__all__,
-    *valid.__all__,
-]
+# The submodules, in the order a name is looked for. Each is imported on first use of one of
+# its names: `labels` (the wire names, `Expected`, `BrokenRequest`) imports no hypothesis, so
+# the parts of the kit that only label requests (drift, the recorder, the proxy) load without
+# it (hypothesis is the `contract` extra).
+SUBMODULES = ("from_schema", "labels", "per_model", "rule_breaks", "schema_breaks", "valid")
+
+if TYPE_CHECKING:
+    from . import from_schema as from_schema
+    from . import labels as labels
+    from . import per_model as per_model
+    from . import rule_breaks as rule_breaks
+    from . import schema_breaks as schema_breaks
+    from . import valid as valid
+    from .from_schema import *  # noqa: F403
+    from .labels import *  # noqa: F403
+    from .per_model import *  # noqa: F403
+    from .rule_breaks import *  # noqa: F403
+    from .schema_breaks import *  # noqa: F403
+    from .valid import *  # noqa: F403
+
+
+def _submodule(name: str) -> Any:
+    return importlib.import_module(f"{__name__}.{name}")
+
+
+def __getattr__(name: str) -> Any:
+    """Return a submodule, or a name one of them exports, importing it on first use."""
+    if name in SUBMODULES:
+        return _submodule(name)
+    if name == "__all__":
+        return [n for sub in SUBMODULES for n in _submodule(sub).__all__]
+    for sub in ("labels", *SUBMODULES):  # labels first: it needs no hypothesis
+        module = _submodule(sub)
+        if name in module.__all__:
+            value = getattr(module, name)
+            globals()[name] = value
+            return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
