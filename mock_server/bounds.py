@@ -17,6 +17,8 @@ ERRORS_KEPT = 20
 PROBLEMS_ECHOED = errors.PROBLEMS_ECHOED
 PROBLEM_CHARS = errors.PROBLEM_CHARS
 MESSAGE_CHARS = errors.MESSAGE_CHARS
+# A create body's own keys (model, args, callback_url; any other is an error, each explained).
+ENVELOPE_KEYS = 100
 # A create's args: values in all (object members and array items, nested) and depth.
 ARGS_VALUES = 10_000
 ARGS_DEPTH = 32
@@ -28,6 +30,9 @@ CLOCK_SECONDS = 10_000_000_000
 SPEED = 1_000_000.0
 # An account's balance in USD (admin API, MockControl).
 BALANCE = 1_000_000_000_000
+# Files one job's result lists (a count read from an undocumented `n` or `num_images`; the
+# documented ones go up to 8).
+RESULT_FILES = 16
 # Images: more pixels than this (declared in the header) are refused unread.
 IMAGE_PIXELS = 50_000_000
 

@@ -51,9 +51,7 @@ def redact(text: str, keys: Collection[str] = ()) -> str:
     """Return `text` with every Bearer token, key-like parameter, live-format key
     (``ak-`` + 32 hex) and key in `keys` masked."""
     text = re.sub(r"(?i)(bearer\s+)\S+", r"\1***", text)
-    text = redact_params(text)
-    if "ak-" in text:
-        text = LIVE_KEY.sub("ak-***", text)
+    text = redact_params(text)  # the live-format keys too
     for key in keys:
         if key:
             text = text.replace(key, "***")

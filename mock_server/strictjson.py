@@ -52,7 +52,8 @@ def _float(text: str) -> float | _Bad:
 
 def _int(text: str) -> int | _Bad:
     digits = len(text.lstrip("-"))
-    limit = min(MAX_INT_DIGITS, sys.get_int_max_str_digits() or MAX_INT_DIGITS)
+    python_limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()  # from Python 3.10.7
+    limit = min(MAX_INT_DIGITS, python_limit or MAX_INT_DIGITS)
     if digits > limit:
         return _Bad(f"an integer of {digits:,} digits; send at most {limit:,} digits")
     return int(text)

@@ -15,7 +15,9 @@ from pictures import data_uri, declaring
 
 from mock_server import bounds, create_app, extensions
 from mock_server.api import routes
+from mock_server.catalog.registry import MODELS
 from mock_server.control import faults
+from mock_server.data import schemas
 
 
 @pytest.fixture
@@ -139,18 +141,18 @@ def test_durations_above_their_bound_refused_at_once(
 
 
 @pytest.mark.parametrize(
-    ("path", "spec"),
+    ("path", "spec", "bound"),
     [
-        ("/_mock/faults", {"fault": "latency:3600000"}),
-        ("/_mock/scenarios", {"scenario": "slow:1e9"}),
+        ("/_mock/faults", {"fault": "latency:3600000"}, "LATENCY_MS"),
+        ("/_mock/scenarios", {"scenario": "slow:99999999"}, "SCENARIO_SECONDS"),
     ],
 )
 def test_admin_durations_above_their_bound_refused(
-    client: FlaskClient, path: str, spec: dict[str, str]
+    client: FlaskClient, path: str, spec: dict[str, str], bound: str
 ) -> None:
     response = client.post(path, json=spec)
     assert response.status_code == 400
-    assert "_MS" in response.json["message"] or "unknown scenario" in response.json["message"]
+    assert bound in response.json["message"]
 
 
 def test_mock_control_refuses_an_hour_of_latency(app: Any) -> None:
@@ -323,3 +325,47 @@ def test_a_job_of_thousands_of_args_has_a_small_page(client: FlaskClient) -> Non
     page = client.get(f"/_mock/ui/jobs/{response.json['data']['job_id']}")
     assert page.status_code == 200 and len(page.get_data()) < 512 * 1024
     assert "more args left out" in page.get_data(as_text=True)
+
+
+HUGE = "1" * 5_000
+
+
+@pytest.mark.parametrize(
+    ("model", "args"),
+    [
+        # Undocumented media args are accepted by default (A-envelope-unknown-keys) and read
+        # by the result's guesses: none may make a job of a million files or a 500.
+        ("openai/gpt-image-2/text-to-image", {"n": 2_000_000}),
+        ("openai/gpt-image-2/text-to-image", {"num_images": 10**30}),
+        ("shortapi/flux-1.0/text-to-image", {"resolution": HUGE + "p"}),
+        ("shortapi/flux-1.0/text-to-image", {"resolution": HUGE + "k"}),
+        ("shortapi/flux-1.0/text-to-image", {"resolution": HUGE}),
+        ("alibaba/wan-2.6/reference-to-video", {"resolution": HUGE + "k"}),
+        ("alibaba/wan-2.6/reference-to-video", {"resolution": HUGE}),
+        ("alibaba/wan-2.6/reference-to-video", {"width": 10**30, "height": 1}),
+    ],
+)
+def test_undocumented_media_args_make_bounded_results(
+    client: FlaskClient, model: str, args: dict[str, Any]
+) -> None:
+    example = schemas.load(MODELS[model].args_schema)["examples"][0]
+    answer = create(client, {"model": model, "args": {**example, **args}})
+    assert answer.status_code == 200, answer.get_json()
+    job_id = answer.get_json()["data"]["job_id"]
+    client.post("/_mock/clock/advance", json={"seconds": 3600})
+    data = client.get(f"/api/v1/job/query?id={job_id}", headers=AUTH).get_json()["data"]
+    assert data["status"] == 2
+    urls = [entry["url"] for entries in data["result"].values() for entry in entries]
+    assert 1 <= len(urls) <= bounds.RESULT_FILES
+    for url in urls[:2]:
+        assert client.get(url.split("localhost", 1)[-1]).status_code == 200
+
+
+def test_a_body_of_300000_unknown_keys_is_refused_before_it_is_explained(
+    client: FlaskClient,
+) -> None:
+    payload = {**body(), **{f"k{n}": 1 for n in range(300_000)}}
+    answer = create(client, payload)
+    assert answer.status_code == 400
+    assert "ENVELOPE_KEYS" in answer.get_json()["message"]
+    assert len(answer.headers.get("X-Mock-Errors", "")) < 64 * 1024

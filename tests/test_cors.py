@@ -90,3 +90,13 @@ def test_healthz_is_open_on_any_bind_and_not_journaled() -> None:
     journal = client.get("/_mock/requests", headers={"X-Mock-Admin-Token": "secret"}).json
     assert [entry["path"] for entry in journal["requests"]] == ["/api/v1/job/create"]
     close_app(app)
+
+
+def test_a_preflight_is_journaled_as_what_it_is(cors_app: Flask) -> None:
+    client = cors_app.test_client()
+    client.options("/api/v1/job/create", headers=PREFLIGHT)
+    (entry,) = [
+        e for e in client.get("/_mock/requests").get_json()["requests"] if e["method"] == "OPTIONS"
+    ]
+    assert entry["outcome"] == "ok"  # not an accepted create
+    assert 0 <= entry["duration_ms"] < 60_000  # not the time since the process started

@@ -222,3 +222,29 @@ def test_no_path_traversal(path: str) -> None:
     text = response.get_data(as_text=True)
     assert "[project]" not in text and "root:" not in text and "def create_app" not in text
     assert "import" not in text
+
+
+def test_keys_at_the_cut_of_a_header_or_in_the_path_reach_no_journal_entry() -> None:
+    from mock_server.api.journal import BODY_LIMIT
+
+    app = create_app({"STORE": "memory", "CLOCK": "manual", "BACKGROUND": False})
+    client = app.test_client()
+    straddling = "x" * (BODY_LIMIT - 10) + LIVE  # the key's first 10 characters inside the cut
+    client.get("/api/v1/job/query?id=1", headers={"User-Agent": straddling})
+    client.get(f"/api/v1/job/{LIVE}", headers={"Authorization": f"Bearer {LIVE}"})
+    journal = client.get("/_mock/requests").get_data(as_text=True)
+    assert journal.count('"path"') == 2
+    assert LIVE[:12] not in journal
+
+
+def test_only_the_dashboards_own_media_loads_go_unjournaled() -> None:
+    from mock_server.api.journal import MEDIA_MARK
+
+    client = create_app({"STORE": "memory", "CLOCK": "manual", "BACKGROUND": False}).test_client()
+    client.post(
+        f"/api/v1/job/create?{MEDIA_MARK}=1", json=body(), headers={"Authorization": "Bearer k-1"}
+    )
+    client.get(f"/files/nothing.mp4?{MEDIA_MARK}=1")
+    entries = client.get("/_mock/requests").get_json()
+    entries = entries["requests"]
+    assert [e["path"] for e in entries] == ["/api/v1/job/create"]

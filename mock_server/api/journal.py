@@ -54,6 +54,7 @@ def _clock(ctx: Any) -> float | None:
 def _entry(response: Response) -> dict[str, Any]:
     # Proxies resolved once: this runs on every request.
     req, ctx = request._get_current_object(), g._get_current_object()  # type: ignore[attr-defined]
+    now = time.perf_counter()
     environ = req.environ
     auth = environ.get("HTTP_AUTHORIZATION")
     key = bearer_key(auth)
@@ -65,20 +66,16 @@ def _entry(response: Response) -> dict[str, Any]:
     elif status >= 400:
         outcome = "rejected" if status < 500 else "error"
     else:
-        outcome = "accepted" if req.path.endswith("/create") else "ok"
+        outcome = "accepted" if req.method == "POST" and req.path.endswith("/create") else "ok"
     query = environ.get("QUERY_STRING", "")
     full: bytes = ctx.get("body", b"")
     return {
         "request_id": secrets.token_hex(8),
         "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
         "method": req.method,
-        "path": req.path,
-        "query": redact(query[: BODY_LIMIT + _REDACT_MARGIN], hidden)[:BODY_LIMIT] if query else "",
-        "headers": {
-            name: redact(environ[var][:BODY_LIMIT], hidden)
-            for name, var in _HEADERS
-            if var in environ
-        },
+        "path": _cut(req.path, hidden),
+        "query": _cut(query, hidden) if query else "",
+        "headers": {name: _cut(environ[var], hidden) for name, var in _HEADERS if var in environ},
         "key": fingerprint(key) if key else None,
         "status": status,
         "sent_status": response.status_code,
@@ -93,8 +90,15 @@ def _entry(response: Response) -> dict[str, Any]:
         "scenario": ctx.get("scenario"),
         "body": _body(full, hidden),
         "body_sha256": hashlib.sha256(full).hexdigest()[:16] if full else None,
-        "duration_ms": round((time.perf_counter() - ctx.get("started", 0.0)) * 1000, 3),
+        # A hook before `_start` may have answered (a CORS preflight): then it took no time.
+        "duration_ms": round((time.perf_counter() - ctx.get("started", now)) * 1000, 3),
     }
+
+
+def _cut(text: str, hidden: list[str]) -> str:
+    """Return `text` redacted, then cut to `BODY_LIMIT` characters (a key at the cut is
+    redacted with the text around it: a little beyond the limit is read)."""
+    return redact(text[: BODY_LIMIT + _REDACT_MARGIN], hidden)[:BODY_LIMIT]
 
 
 def _body(full: bytes, hidden: list[str]) -> str:
@@ -112,7 +116,10 @@ def _redacted(problem: dict[str, str], hidden: list[str]) -> dict[str, str]:
 
 
 def _record(response: Response) -> Response:
-    if not request.path.startswith(_SKIP) and MEDIA_MARK not in request.args:
+    # The dashboard marks the result files it loads itself; the mark means nothing elsewhere
+    # (a create carrying it must not hide from the journal and the client checks).
+    own_media = request.path.startswith("/files/") and MEDIA_MARK in request.args
+    if not request.path.startswith(_SKIP) and not own_media:
         entry = _entry(response)
         extensions.store(current_app).journal_append(entry)
         response.headers["X-Mock-Request-Id"] = entry["request_id"]

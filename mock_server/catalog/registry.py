@@ -24,6 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from mock_server import bounds
 from mock_server.catalog.tables import AUDIO_ARGS, DEFAULT_VIDEO_RESOLUTION, FORMAT_ARGS
 from mock_server.data import schemas
 from mock_server.data.media import pixels
@@ -116,9 +117,13 @@ class ModelSpec:
         return value if isinstance(value, str) and _RATIO.fullmatch(value) else fallback
 
     def count(self, args: Mapping[str, Any]) -> int:
-        """Return how many files a job makes (num_images or the like; 1 by default)."""
+        """Return how many files a job makes (num_images or the like; 1 by default), at most
+        `bounds.RESULT_FILES`: an undocumented `n` is accepted by default and must not make a
+        job of a million URLs."""
         value = self._read(args, "count")
-        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 1
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            return 1
+        return min(value, bounds.RESULT_FILES)
 
     def resolution(self, args: Mapping[str, Any]) -> str | None:
         """Return the resolution option of the job in the model's own spelling, or None."""

@@ -37,9 +37,10 @@ _SAVE_OPTIONS = {
     "JPEG": {"quality": 85},
     "WEBP": {"quality": 80, "method": 0},
 }
-_K = re.compile(r"(\d+(?:\.\d+)?)k", re.IGNORECASE)  # 1K, 1.5K, 2k, 4K
-_P = re.compile(r"(\d+)p", re.IGNORECASE)  # 540p, 720P, 1080p (the short side of 16:9)
-_PIXELS = re.compile(r"(\d+)")  # 512, 1024: the long side
+# At most 5 digits a number, as _SIZE: an undocumented `resolution` is accepted by default.
+_K = re.compile(r"(\d{1,5}(?:\.\d{1,3})?)k", re.IGNORECASE)  # 1K, 1.5K, 2k, 4K
+_P = re.compile(r"(\d{1,5})p", re.IGNORECASE)  # 540p, 720P, 1080p (the short side of 16:9)
+_PIXELS = re.compile(r"(\d{1,5})")  # 512, 1024: the long side
 _SIZE = re.compile(r"([1-9][0-9]{0,4})\s*[x*]\s*([1-9][0-9]{0,4})", re.IGNORECASE)  # 1536x1024
 
 AUDIO_RATE = 8000

@@ -43,8 +43,10 @@ _AUDIO_CONFIG = bytes([0x11, 0x90])  # AudioSpecificConfig: AAC-LC, 48 kHz, 2 ch
 CACHE_SIZE = 16
 _NAMED = {"qhd": 1440, "4k": 2160, "uhd": 2160}
 _P = re.compile(r"(\d{3,4})p", re.IGNORECASE)
-_K = re.compile(r"(\d+(?:\.\d+)?)k", re.IGNORECASE)
-_NUMBER = re.compile(r"(\d+(?:\.\d+)?)")
+# At most 5 digits a number: an undocumented `resolution` is accepted by default, and one of
+# 5,000 digits must not overflow a float or pass Python's int-string limit.
+_K = re.compile(r"(\d{1,5}(?:\.\d{1,3})?)k", re.IGNORECASE)
+_NUMBER = re.compile(r"(?<!\d)(\d{1,5}(?:\.\d{1,3})?)(?!\d)")
 
 
 def nearest_ratio(aspect_ratio: str) -> str:

@@ -22,12 +22,14 @@ UNITS = {
 _LIMITS = ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems")
 
 
-def _resolve(doc: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Return the schema a property's local ``$ref`` points at, merged under its own keys."""
+def _resolve(doc: Mapping[str, Any], node: Mapping[str, Any], depth: int = 0) -> Mapping[str, Any]:
+    """Return the schema a property's local ``$ref`` points at, merged under its own keys
+    (at most 9 references deep: a user's file may hold a cycle)."""
     ref = node.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+    if isinstance(ref, str) and ref.startswith("#/$defs/") and depth < 9:
         target = doc.get("$defs", {}).get(ref.removeprefix("#/$defs/"), {})
-        return {**_resolve(doc, target), **{k: v for k, v in node.items() if k != "$ref"}}
+        own = {k: v for k, v in node.items() if k != "$ref"}
+        return {**_resolve(doc, target, depth + 1), **own}
     return node
 
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from mock_server.catalog.registry import ModelSpec
-from mock_server.errors import Problem
+from mock_server.errors import PROBLEMS_ECHOED, Problem
 
 UNKNOWN_KEY = "args.unknown_key"
 DEFAULT_APPLIED = "args.default_applied"
@@ -60,10 +60,14 @@ def unknown_keys(spec: ModelSpec, args: Mapping[str, Any], *, strict: bool) -> I
     rejects it)."""
     if strict and spec.complete:
         return
+    names, hinted = sorted(spec.properties), 0
     for key in args:
         if key in spec.properties:
             continue
-        close = difflib.get_close_matches(str(key), sorted(spec.properties), n=1)
+        # A close name is looked for only for the problems that are echoed (difflib costs
+        # ~15 us a key; a body may carry thousands of unknown keys).
+        hinted += 1
+        close = difflib.get_close_matches(str(key), names, n=1) if hinted <= PROBLEMS_ECHOED else []
         hint = f"did you mean {close[0]!r}? " if close else ""
         why = (
             "the model's page was only partly seen, so the mock cannot tell whether the live "

@@ -110,6 +110,10 @@ def validate_create(
             f"request body is a JSON {json_type(body)}; send a JSON object with "
             "model, args and (optionally) callback_url",
         )
+    if len(body) > bounds.ENVELOPE_KEYS:  # each unknown key would be explained, one by one
+        what = f"request body holds {len(body):,} keys, beyond the mock's bound ENVELOPE_KEYS"
+        fix = f"{what} ({bounds.ENVELOPE_KEYS}); send model, args and callback_url"
+        raise ApiError(400, INVALID_PARAMETER, fix, (Problem("body.size", "", what),))
     check_args_size(body.get("args"))
     ctx = Context(profile=profile, strict_args=strict_args or profile == "strict")
     problems = list(schema_problems(ENVELOPE_SCHEMA, body))
