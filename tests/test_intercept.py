@@ -325,6 +325,15 @@ def test_no_proxy_keeps_entries_that_spare_other_hosts() -> None:
     )
 
 
+def test_no_proxy_drops_entries_that_spare_an_intercepted_host_on_a_port() -> None:
+    """Go matches ``host:port`` entries with the default port: such an entry would send the
+    child, and its real key, past the proxy to the live API."""
+    entries = "api.shortapi.ai:443,.shortapi.ai:443,corp.example:8443"
+    assert env.no_proxy({"NO_PROXY": entries}, ["api.shortapi.ai"]) == (
+        "localhost,127.0.0.1,::1,corp.example:8443"
+    )
+
+
 def test_what_is_not_http_gets_a_400_envelope(interception: Interception) -> None:
     assert interception.proxy is not None
     port = int(interception.proxy.url.rsplit(":", 1)[1])

@@ -81,6 +81,9 @@ def no_proxy(environ: Mapping[str, str], hosts: Iterable[str]) -> str:
         if not entry or entry in entries or entry == "*":
             continue
         suffix = entry.lstrip("*").lstrip(".")
+        host, _, port = suffix.rpartition(":")
+        if host and port.isdigit():  # "api.shortapi.ai:443" spares the host on that port
+            suffix = host.strip("[]")
         if any(h == suffix or h.endswith("." + suffix) for h in intercepted):
             continue
         entries.append(entry)

@@ -57,6 +57,7 @@ class MockProcess:
     def __init__(self, serve_args: Sequence[str], *, folder: Path | None = None) -> None:
         """Start ``serve serve_args``; `folder` is removed when the mock ends, however the
         caller ended."""
+        self.access_log = "--access-log" in serve_args
         guard = [str(os.getpid()), str(folder or "")]
         command = [sys.executable, "-c", _GUARDED_SERVE, *guard, "serve", *serve_args]
         self.process = subprocess.Popen(
@@ -82,6 +83,8 @@ class MockProcess:
                     if match:
                         found.append(match.group(1))
                         ready.set()
+                elif self.access_log:  # the access log, after the banner, goes to stderr
+                    sys.stderr.write(line)
             ready.set()
 
         threading.Thread(target=read, name="shortapi-mock-stdout", daemon=True).start()
