@@ -24,8 +24,8 @@ help:  ## list the targets (this text)
 		| awk -F'\t' '{ printf "  %-14s %s\n", $$1, $$2 }'
 
 # `make serve` installs the package alone (what serving needs; the package's own dependencies
-# include the pytest plugin's and the contract kit's); `make test` adds the dev tools (ruff,
-# mypy, import-linter, Playwright, Schemathesis, ffmpeg) on top, in the same environment.
+# include the pytest plugin's); `make test` adds the contract extra (hypothesis) and the dev
+# tools (ruff, mypy, import-linter, Playwright, Schemathesis, ffmpeg) in the same environment.
 $(SERVE_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

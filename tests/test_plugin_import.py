@@ -166,6 +166,13 @@ def test_without_hypothesis_the_proxy_loads_and_contract_says_what_to_install() 
         timeout=120,
     )
     assert import_proxy.returncode == 0, import_proxy.stderr[-2000:]
+    probe = WITHOUT_HYPOTHESIS.replace(
+        "runpy.run_module",
+        "from mock_server.contract import strategies as s; "
+        "assert s.CREATE_PATH and not hasattr(s, 'valid_requests')  #",
+    )
+    asks = subprocess.run([sys.executable, "-c", probe, "x"], capture_output=True, text=True)
+    assert asks.returncode == 0, asks.stderr[-2000:]
     contract = _without_hypothesis("mock_server", "contract", "--target", "mock")
     assert contract.returncode == 2
     assert contract.stderr.strip().splitlines() == [

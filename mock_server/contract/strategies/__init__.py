@@ -54,7 +54,13 @@ def __getattr__(name: str) -> Any:
     if name == "__all__":
         return [n for sub in SUBMODULES for n in _submodule(sub).__all__]
     for sub in ("labels", *SUBMODULES):  # labels first: it needs no hypothesis
-        module = _submodule(sub)
+        try:
+            module = _submodule(sub)
+        except ImportError as exc:  # hasattr() and getattr(..., default) keep working
+            raise AttributeError(
+                f"{__name__}.{name}: not in labels, and the strategies need hypothesis, the "
+                "kit's contract extra: pip install 'shortapi-mock[contract]'"
+            ) from exc
         if name in module.__all__:
             value = getattr(module, name)
             globals()[name] = value
