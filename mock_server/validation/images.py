@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 
 from mock_server import bounds
 from mock_server.errors import Problem
+from mock_server.strictjson import escape
 from mock_server.urls import is_http_url
 from mock_server.validation.rules import Context
 
@@ -100,7 +101,7 @@ def _walk(
     if isinstance(instance, dict):
         for key, child in node.get("properties", {}).items():
             if key in instance:
-                yield from _walk(child, root, instance[key], f"{pointer}/{_escape(key)}", keyword)
+                yield from _walk(child, root, instance[key], f"{pointer}/{escape(key)}", keyword)
     elif isinstance(instance, list) and isinstance(node.get("items"), Mapping):
         for index, item in enumerate(instance):
             yield from _walk(node["items"], root, item, f"{pointer}/{index}", keyword)
@@ -116,10 +117,6 @@ def _deref(node: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any
         node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
         seen += 1
     return node
-
-
-def _escape(part: str) -> str:
-    return part.replace("~", "~0").replace("/", "~1")
 
 
 def check_args(

@@ -21,14 +21,10 @@ from typing import Any
 
 from mock_server.catalog.registry import ModelSpec
 from mock_server.errors import PROBLEMS_ECHOED, Problem
+from mock_server.strictjson import escape
 
 UNKNOWN_KEY = "args.unknown_key"
 DEFAULT_APPLIED = "args.default_applied"
-
-
-def escape(part: Any) -> str:
-    """Escape one JSON pointer token (RFC 6901)."""
-    return str(part).replace("~", "~0").replace("/", "~1")
 
 
 def with_defaults(spec: ModelSpec, args: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:

@@ -19,6 +19,7 @@ from mock_server.catalog import registry
 from mock_server.catalog.registry import MODELS, ModelSpec
 from mock_server.data import schemas
 from mock_server.errors import BAD_REQUEST, INVALID_PARAMETER, ApiError, Problem, validation_error
+from mock_server.strictjson import escape
 from mock_server.validation import images, leniency, rules
 from mock_server.validation.rules import Context, callback_url_is_http
 
@@ -238,10 +239,7 @@ def json_type(value: Any) -> str:
 
 
 def _pointer(path: Any) -> str:
-    return "".join("/" + _escape(p) for p in path)
-
-
-_escape = leniency.escape
+    return "".join("/" + escape(str(p)) for p in path)
 
 
 def schema_problems(schema: str, instance: Any, prefix: str = "") -> Iterator[Problem]:
@@ -277,7 +275,7 @@ def _explain(error: ValidationError, prefix: str) -> Iterator[Problem]:
                 if "default" in field:  # only the strict reading asks for it
                     default = json.dumps(field["default"])
                     hint += f" (without --strict-args its default {default} applies)"
-                yield Problem(rule, f"{pointer}/{_escape(key)}", f"{key} is required; add it{hint}")
+                yield Problem(rule, f"{pointer}/{escape(key)}", f"{key} is required; add it{hint}")
     elif keyword == "additionalProperties" and isinstance(instance, dict):
         allowed = list(schema.get("properties", {}))
         for key in instance:
@@ -286,7 +284,7 @@ def _explain(error: ValidationError, prefix: str) -> Iterator[Problem]:
                 hint = f"did you mean {close[0]!r}? " if close else ""
                 yield Problem(
                     rule,
-                    f"{pointer}/{_escape(key)}",
+                    f"{pointer}/{escape(key)}",
                     f"unknown key {key!r}; {hint}remove it (allowed: {', '.join(allowed)})"
                     + (
                         " (taken with a warning without --strict-args)"

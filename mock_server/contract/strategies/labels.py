@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mock_server.errors import BAD_REQUEST, INVALID_PARAMETER
+from mock_server.strictjson import escape  # one JSON pointer segment (re-exported)
 
 __all__ = [
     "ACCEPTED",
@@ -102,8 +103,3 @@ def broken(
 def encode(value: Any) -> bytes:
     """Return `value` as the UTF-8 JSON bytes a client sends."""
     return json.dumps(value, ensure_ascii=False).encode("utf-8")
-
-
-def escape(key: str) -> str:
-    """Return `key` escaped as one JSON pointer segment."""
-    return key.replace("~", "~0").replace("/", "~1")
