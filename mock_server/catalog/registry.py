@@ -155,7 +155,7 @@ class ModelSpec:
         value = self._read(args, "format")
         return str(value) if value is not None else None
 
-    @property
+    @functools.cached_property  # read on every create
     def required_defaults(self) -> Mapping[str, Any]:
         """The args the page marks required *with a default*, and their defaults: left out,
         the default applies unless ``--strict-args`` (A-required-with-default)."""
