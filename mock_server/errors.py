@@ -73,6 +73,14 @@ class ApiError(MockError):
         return f"HTTP {self.status} code {self.code}: {self.text}"
 
 
+def code_for_status(status: int) -> int:
+    """Return the envelope's code for an HTTP error `status` the app or the server answers
+    without a more precise code: 404 NOT_FOUND, another 4xx BAD_REQUEST, a 5xx SERVER_ERROR."""
+    if status == 404:
+        return NOT_FOUND
+    return BAD_REQUEST if status < 500 else SERVER_ERROR
+
+
 def validation_error(problems: Sequence[Problem]) -> ApiError:
     """Return the 400 error listing every error in `problems` with its pointer and fix."""
     errors = [p for p in problems if p.severity == "error"]

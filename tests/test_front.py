@@ -19,6 +19,8 @@ import requests
 from helpers import body
 from serving import ServedMock, served_mock
 
+from mock_server.serve.front import error_answer
+
 pytestmark = pytest.mark.slow
 AUTH = {"Authorization": "Bearer front-key"}
 STALLED = 64
@@ -95,6 +97,143 @@ def test_a_bad_request_line_gets_the_json_envelope(mock: ServedMock) -> None:
     head, _, text = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400"), head
     assert "code" in json.loads(text)
+
+
+def read_all(sock: socket.socket) -> bytes:
+    """Return what the server sends until it closes the connection."""
+    answer = b""
+    while chunk := sock.recv(65536):
+        answer += chunk
+    return answer
+
+
+def test_a_declared_body_over_the_limit_is_refused_before_it_is_sent(mock: ServedMock) -> None:
+    port = int(mock.base_url.rsplit(":", 1)[1])
+    declared = 400 * 1024 * 1024  # over the app's MAX_CONTENT_LENGTH, 320 MiB; none of it sent
+    with socket.create_connection(("127.0.0.1", port), timeout=BOUND_SECONDS) as sock:
+        sock.sendall(
+            b"POST /api/v1/job/create HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n{" % declared
+        )
+        answer = read_all(sock)  # a server waiting for the body answers never
+    head, _, text = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413"), head
+    assert b"application/json" in head
+    error = json.loads(text)
+    assert error["code"] == 1200  # BAD_REQUEST, as the app's own 413
+    assert error["message"] == f"request body too large; send at most {320 * 1024 * 1024} bytes"
+
+
+# A server with small bounds: the app's MAX_CONTENT_LENGTH from --config, and (serve has no
+# option for them) gunicorn's worker_connections and the front's read timeout set in the
+# master process before it forks its one worker.
+SMALL_BODY = 64 * 1024
+CAP = 4
+SMALL_COMMAND = (
+    sys.executable,
+    "-c",
+    "import sys\n"
+    "from mock_server.serve import front, gunicorn_app\n"
+    "front.FrontWorker.read_timeout = 1.0\n"
+    "options = gunicorn_app.options\n"
+    f"gunicorn_app.options = lambda *a, **k: options(*a, **k, worker_connections={CAP})\n"
+    "from mock_server.serve.cli import main\n"
+    "sys.exit(main())\n",
+)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedMock]:
+    workdir = tmp_path_factory.mktemp("front-small")
+    config = workdir / "small.json"
+    config.write_text(json.dumps({"MAX_CONTENT_LENGTH": SMALL_BODY}))
+    args = ["serve", "--store", f"sqlite:{workdir}/s.db", "--workers", "1", "--threads", "1"]
+    args += ["--reset", "--config", str(config)]
+    with served_mock(workdir, args, command=SMALL_COMMAND) as served:
+        yield served
+
+
+def small_port(small: ServedMock) -> int:
+    return int(small.base_url.rsplit(":", 1)[1])
+
+
+def test_a_chunked_body_is_refused_once_its_running_size_passes_the_limit(
+    small: ServedMock,
+) -> None:
+    with socket.create_connection(("127.0.0.1", small_port(small)), timeout=BOUND_SECONDS) as sock:
+        sock.sendall(
+            b"POST /api/v1/job/create HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        chunk = b"%x\r\n%s\r\n" % (16 * 1024, b" " * 16 * 1024)
+        for _ in range(SMALL_BODY // (16 * 1024) + 1):  # one chunk over; no last chunk
+            sock.sendall(chunk)
+        answer = read_all(sock)  # a server reading on for the last chunk answers never
+    head, _, text = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413"), head
+    assert json.loads(text)["message"].endswith(f"send at most {SMALL_BODY} bytes")
+
+
+@pytest.mark.parametrize("stop", ["mid-head", "mid-body"])
+def test_a_request_that_stalls_gets_408_and_is_closed(small: ServedMock, stop: str) -> None:
+    payload = json.dumps(body()).encode()
+    head = (
+        b"POST /api/v1/job/create HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(payload)
+    )
+    sent = head[:30] if stop == "mid-head" else head + payload[:10]
+    with socket.create_connection(("127.0.0.1", small_port(small)), timeout=BOUND_SECONDS) as sock:
+        sock.sendall(sent)
+        answer = read_all(sock)  # the read timeout is 1 s here; without one, never
+    head_out, _, text = answer.partition(b"\r\n\r\n")
+    assert head_out.startswith(b"HTTP/1.1 408"), head_out
+    assert json.loads(text)["message"].startswith("request not received in time")
+
+
+def test_a_worker_holds_at_most_worker_connections(small: ServedMock) -> None:
+    port = small_port(small)
+    request = b"GET /_mock/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    held = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(CAP)]
+    try:
+        for sock in held:  # each answered: all four are the worker's now
+            sock.sendall(request.replace(b"Connection: close", b"Connection: keep-alive"))
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        with socket.create_connection(("127.0.0.1", port), timeout=BOUND_SECONDS) as extra:
+            extra.sendall(request)  # sits in the backlog: the worker is at its cap
+            extra.settimeout(1.0)
+            with pytest.raises(socket.timeout):
+                extra.recv(65536)
+            held.pop().close()  # one leaves: the worker takes the next
+            extra.settimeout(BOUND_SECONDS)
+            assert read_all(extra).startswith(b"HTTP/1.1 200")
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_a_latency_fault_frees_its_thread_when_the_client_hangs_up(small: ServedMock) -> None:
+    payload = json.dumps(body()).encode()
+    head = (
+        b"POST /api/v1/job/create HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+        b"Authorization: Bearer front-key\r\nX-Mock-Fault: latency:120000\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(payload)
+    )
+    with socket.create_connection(("127.0.0.1", small_port(small)), timeout=5) as sock:
+        sock.sendall(head + payload)  # the one thread waits out 120 s, unless it sees us go
+    answer = requests.post(
+        small.url("/api/v1/job/create"), json=body(), headers=AUTH, timeout=BOUND_SECONDS
+    )
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize(("status", "code"), [(500, 5000), (408, 1200), (431, 1200), (404, 1203)])
+def test_the_fronts_own_answers_carry_the_code_of_their_status(status: int, code: int) -> None:
+    """The front's 500 (the app raised past its handlers) is no "invalid parameter" (1201):
+    it carries the code the app's own handlers give that status."""
+    answered, headers, text = error_answer(status, "internal error")
+    assert answered == status
+    assert ("Content-Type", "application/json") in headers
+    assert json.loads(text)["code"] == code
 
 
 def test_keep_alive_and_pipelined_requests_are_answered_in_order(mock: ServedMock) -> None:

@@ -22,14 +22,13 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from mock_server import extensions
 from mock_server.api import hints
 from mock_server.errors import (
-    BAD_REQUEST,
     INVALID_PARAMETER,
     MESSAGE_CHARS,
-    NOT_FOUND,
     SERVER_ERROR,
     ApiError,
     ConfigError,
     Problem,
+    code_for_status,
     cut,
     echoed,
 )
@@ -68,7 +67,6 @@ def problems_header(problems: Sequence[Problem]) -> str:
     return redact(json.dumps([p.as_dict() for p in echoed(problems)], ensure_ascii=True))
 
 
-_HTTP_CODES = {404: NOT_FOUND}
 _HTTP_HINTS = {
     405: "method not allowed here",
     413: "request body too large",
@@ -90,7 +88,7 @@ def _http_error(error: HTTPException) -> Response:
         headers["Connection"] = "close"
     api_error = ApiError(
         status,
-        _HTTP_CODES.get(status, BAD_REQUEST if status < 500 else SERVER_ERROR),
+        code_for_status(status),
         text,
         headers=headers,
     )

@@ -47,6 +47,8 @@ ENDPOINTS = ("create", "query")
 DROP_KEY = "shortapi.drop"
 # A server that owns its connections (serve/front.py) offers a callable here: close(reset).
 CLOSE_KEY = "shortapi.close_connection"
+# ... and here a check that the client hung up: gone() -> bool, cheap, callable from any thread.
+GONE_KEY = "shortapi.client_gone"
 ACK_LOST = "ack-lost"
 _DROPS = ("reset", "empty", ACK_LOST)
 _USAGE = (
@@ -191,6 +193,9 @@ def _wait(seconds: float, sleep: Callable[[float], None], gone: Callable[[], boo
 def client_gone(environ: dict[str, Any]) -> Callable[[], bool] | None:
     """Return a check that the client of this request hung up (its socket reads end of
     file), or None where the server shows no socket (in-process clients, granian)."""
+    offered = environ.get(GONE_KEY)
+    if callable(offered):
+        return offered  # type: ignore[no-any-return]
     sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
     if not isinstance(sock, socket.socket):
         return None
