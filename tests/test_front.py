@@ -19,7 +19,7 @@ import requests
 from helpers import body
 from serving import ServedMock, served_mock
 
-from mock_server.serve.front import error_answer
+from mock_server.serve.front_wsgi import error_answer
 
 pytestmark = pytest.mark.slow
 AUTH = {"Authorization": "Bearer front-key"}
@@ -292,3 +292,26 @@ def test_serve_answers_without_gunicorn_and_says_which_server(tmp_path: Path) ->
         answer = requests.post(served.url("/api/v1/job/create"), json=body(), headers=AUTH)
         assert answer.status_code == 200, answer.text
         assert "under granian" in served.stdout()
+
+
+def test_header_names_with_underscores_are_dropped_as_gunicorn_does() -> None:
+    """``X_Forwarded_Proto`` must not pass for ``X-Forwarded-Proto`` (trusted from loopback)."""
+    import io
+
+    import h11
+
+    from mock_server.serve.front_wsgi import wsgi_environ
+
+    class Transport:
+        def get_extra_info(self, name: str) -> tuple[str, int]:
+            return ("127.0.0.1", 8000)
+
+    request = h11.Request(
+        method="GET",
+        target="/api/v1/job/query?id=1",
+        headers=[("Host", "x"), ("X_Forwarded_Proto", "https"), ("X-Other", "1")],
+    )
+    environ = wsgi_environ(request, io.BytesIO(), Transport())  # type: ignore[arg-type]
+    assert "HTTP_X_FORWARDED_PROTO" not in environ
+    assert environ["HTTP_X_OTHER"] == "1"
+    assert environ["QUERY_STRING"] == "id=1"

@@ -27,21 +27,17 @@ from __future__ import annotations
 import asyncio
 import errno
 import io
-import json
 import os
 import socket
 import struct
-import sys
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import unquote_to_bytes
 
 import h11
 from gunicorn.workers.base import Worker
 
-from mock_server.control.faults import CLOSE_KEY, GONE_KEY
-from mock_server.errors import code_for_status
+from mock_server.control.faults import GONE_KEY
+from mock_server.serve.front_wsgi import Answer, error_answer, run_app, wsgi_environ
 
 HEAD_LIMIT = 64 * 1024  # bytes of a request's line and headers (h11's event size limit)
 KEEPALIVE_SECONDS = 75.0  # an idle kept-alive connection is closed after this long
@@ -49,48 +45,6 @@ READ_TIMEOUT_SECONDS = 30.0  # a request (head or body) that sends nothing this 
 LINGER_SECONDS = 2.0  # after a refusal, what the client still sends is read and dropped
 ACCEPT_BACKOFF_SECONDS = 0.5  # out of descriptors: accept nothing for this long
 _HEARTBEAT_SECONDS = 1.0
-
-
-def error_answer(status: int, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
-    """Return the API's error envelope for a request the parser refused."""
-    code = code_for_status(status)
-    body = json.dumps({"code": code, "message": message, "info": message}).encode()
-    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-    return status, [*headers, ("Connection", "close")], body
-
-
-class Answer:
-    """What the app answered: status, headers and body, or how to drop the connection."""
-
-    def __init__(self) -> None:
-        self.status = 500
-        self.reason = b""
-        self.headers: list[tuple[str, str]] = []
-        self.body = b""
-        self.drop: str | None = None  # "reset" or "close": no answer at all
-
-
-def run_app(app: Callable[..., Any], environ: dict[str, Any]) -> Answer:
-    """Call the WSGI `app` (on a worker thread) and collect its whole answer."""
-    answer = Answer()
-
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        code, _, reason = status.partition(" ")
-        answer.status, answer.reason = int(code), reason.encode("latin-1")
-        answer.headers = list(headers)
-        return lambda _data: None  # no write() users here
-
-    def close(reset: bool) -> None:
-        answer.drop = "reset" if reset else "close"
-
-    environ[CLOSE_KEY] = close
-    result = app(environ, start_response)
-    try:
-        answer.body = b"".join(result)
-    finally:
-        if hasattr(result, "close"):
-            result.close()
-    return answer
 
 
 class Connection(asyncio.Protocol):
@@ -221,7 +175,7 @@ class Connection(asyncio.Protocol):
         assert request is not None and self.transport is not None
         self.busy = True
         self.transport.pause_reading()
-        environ = self.worker.environ(request, self.body, self.transport)
+        environ = wsgi_environ(request, self.body, self.transport)
         environ[GONE_KEY] = self.gone
         self.body = io.BytesIO()
         loop = asyncio.get_running_loop()
@@ -344,46 +298,6 @@ class FrontWorker(Worker):  # type: ignore[misc]
                 self.max_body = int(config["MAX_CONTENT_LENGTH"])
                 break
             app = getattr(app, "app", None)
-
-    def environ(
-        self, request: h11.Request, body: io.BytesIO, transport: asyncio.Transport
-    ) -> dict[str, Any]:
-        """Return the WSGI environ of a request read in full."""
-        target = request.target
-        path, _, query = target.partition(b"?")
-        server = transport.get_extra_info("sockname") or ("", 0)
-        peer = transport.get_extra_info("peername") or ("", 0)
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": request.method.decode("ascii"),
-            "SCRIPT_NAME": "",
-            "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
-            "QUERY_STRING": query.decode("latin-1"),
-            "RAW_URI": target.decode("latin-1"),
-            "SERVER_NAME": str(server[0]),
-            "SERVER_PORT": str(server[1]),
-            "SERVER_PROTOCOL": f"HTTP/{request.http_version.decode('ascii')}",
-            "REMOTE_ADDR": str(peer[0]),
-            "REMOTE_PORT": str(peer[1]),
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
-            "wsgi.input": body,
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": True,
-            "wsgi.multiprocess": True,
-            "wsgi.run_once": False,
-        }
-        for raw_name, raw_value in request.headers:
-            name = raw_name.decode("latin-1").upper().replace("-", "_")
-            value = raw_value.decode("latin-1")
-            if name == "CONTENT_TYPE" or name == "CONTENT_LENGTH":
-                environ[name] = value
-                continue
-            key = f"HTTP_{name}"
-            environ[key] = f"{environ[key]},{value}" if key in environ else value
-        if "CONTENT_LENGTH" not in environ:
-            environ["CONTENT_LENGTH"] = str(body.tell())
-        body.seek(0)
-        return environ
 
     def run(self) -> None:
         asyncio.run(self._serve())
