@@ -9,7 +9,8 @@ the answer they must get and the assumption ids they exercise.
 - `from_schema`: leaf strategies from a schema, objects and arrays composed from its keywords
 - `regex`: the schemas' simple patterns as strategies (`matching`) and seeded samplers
 - `valid`: valid args and requests that keep the cross-field rules; `price_bound`
-- `schema_breaks`: each keyword of the request schemas broken alone (`SCHEMA_BREAKS`)
+- `schema_breaks`: each keyword of the request schemas broken alone (`SCHEMA_BREAKS`), by
+  the `mutations` of each kind of keyword
 - `per_model`: valid requests and schema breaks for every served model (`valid_requests_for`)
 - `rule_breaks`: cross-field, transport, auth, query and lenient breaks; `BREAKS`
 

@@ -18,21 +18,29 @@ rejected, for a mock serving ``--strict-args``.
 from __future__ import annotations
 
 import json
-import re
-import string
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import assume
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator
 
 from mock_server.catalog.registry import MODELS
 from mock_server.validation.leniency import DEFAULT_APPLIED, UNKNOWN_KEY
 
-from .from_schema import DATA_URIS, FORMATS, for_schema, leaf
+from .from_schema import for_schema
 from .labels import ACCEPTED, ALWAYS, INVALID, BrokenRequest, Expected, encode, escape
+from .mutations import (
+    Mutation,
+    in_form,
+    items,
+    not_in_enum,
+    not_matching,
+    too_long,
+    unknown_key,
+    without,
+    wrong_type,
+)
 from .valid import ARGS, ENVELOPE, rule_errors, stripped, valid_requests
 
 __all__ = [
@@ -46,16 +54,6 @@ __all__ = [
     "Spot",
     "spots",
 ]
-
-_JSON_TYPES: dict[str, st.SearchStrategy[Any]] = {
-    "string": st.text(max_size=8),
-    "integer": st.integers(-10, 10),
-    "number": st.floats(-10, 10, allow_nan=False).filter(lambda x: not x.is_integer()),
-    "boolean": st.booleans(),
-    "null": st.none(),
-    "array": st.lists(st.integers(0, 9), max_size=2),
-    "object": st.dictionaries(st.sampled_from("abc"), st.integers(0, 9), max_size=2),
-}
 
 
 @dataclass(frozen=True)
@@ -107,9 +105,6 @@ def _schema_at(
     return at[path].schema
 
 
-Mutation = Callable[[st.DrawFn, Any], Any]  # draws a broken value from the valid one
-
-
 @dataclass(frozen=True)
 class Break:
     """One schema keyword broken at one spot: how to mutate the value there."""
@@ -122,113 +117,6 @@ class Break:
     assumptions: tuple[str, ...]
     # The warning kind when only strict args make this an error (leniency.py), else None.
     lenient: str | None = None
-
-
-def _value_schema(schema: Mapping[str, Any], drop: str) -> Draft202012Validator:
-    clean = {k: v for k, v in schema.items() if k != drop}
-    return Draft202012Validator(clean, format_checker=FORMATS)
-
-
-def _too_long(schema: Mapping[str, Any]) -> Mutation:
-    limit = int(schema["maxLength"])
-    fits = _value_schema(schema, "maxLength")
-
-    def mutate(draw: st.DrawFn, value: Any) -> Any:
-        extra = draw(st.integers(1, 40))
-        pad = "a" * (limit + extra)
-
-        def candidates() -> Iterator[str]:  # made one at a time: 13 MB each at most
-            yield value + pad
-            yield value + "?" + pad
-            yield pad + value
-            yield value.rstrip("=") + pad
-
-        found = next((c for c in candidates() if fits.is_valid(c)), None)
-        assume(found is not None)
-        return found
-
-    return mutate
-
-
-def _not_matching(schema: Mapping[str, Any]) -> Mutation:
-    pattern = re.compile(schema["pattern"])
-
-    def mutate(draw: st.DrawFn, value: Any) -> Any:
-        stem = value.rsplit(".", 1)[0] if "." in value else value
-        candidates = [" " * max(len(value), 1), stem + ".gif", value.replace(".", "_"), value + " "]
-        if schema.get("format") == "uri":
-            candidates.append("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAY=")
-        candidates += [draw(st.text(max_size=20))]
-        misses = [c for c in candidates if not pattern.search(c)]
-        assume(misses)
-        return draw(st.sampled_from(misses))
-
-    return mutate
-
-
-def _items(schema: Mapping[str, Any], low: int, high: int) -> Mutation:
-    item = for_schema(schema["items"])
-
-    def mutate(draw: st.DrawFn, value: Any) -> Any:
-        return draw(st.lists(item, min_size=low, max_size=high))
-
-    return mutate
-
-
-def _wrong_type(schema: Mapping[str, Any]) -> Mutation:
-    kind = schema["type"]
-    others = [t for t in _JSON_TYPES if t != kind and not (kind == "number" and t == "integer")]
-
-    def mutate(draw: st.DrawFn, value: Any) -> Any:
-        return draw(st.sampled_from(others).flatmap(lambda t: _JSON_TYPES[t]))
-
-    return mutate
-
-
-def _not_in_enum(schema: Mapping[str, Any]) -> Mutation:
-    allowed = list(schema["enum"])
-    near = [v.upper() for v in allowed if isinstance(v, str) and v.upper() != v]
-    near += [v + " " for v in allowed if isinstance(v, str)]
-    pick = st.one_of(st.sampled_from(near), st.text(max_size=8)) if near else st.text(max_size=8)
-
-    def mutate(draw: st.DrawFn, value: Any) -> Any:
-        return draw(pick.filter(lambda v: v not in allowed))
-
-    return mutate
-
-
-def _without(key: str) -> Mutation:
-    return lambda draw, value: {k: v for k, v in value.items() if k != key}
-
-
-def _unknown_key(schema: Mapping[str, Any]) -> Mutation:
-    known = set(schema.get("properties", {}))
-    # Letters only: the mock does not escape "~" and "/" in the pointers it names.
-    keys = st.text(string.ascii_letters + "_-", min_size=1, max_size=12).filter(
-        lambda k: k not in known
-    )
-
-    def mutate(draw: st.DrawFn, value: Any) -> Any:
-        return {**value, draw(keys): draw(_JSON_TYPES["string"] | _JSON_TYPES["integer"])}
-
-    return mutate
-
-
-def _in_form(mutate: Mutation, condition: Mapping[str, Any], when: bool, form: Any) -> Mutation:
-    """Return `mutate` run on a value of one form of a conditional spot: the value there if it
-    is of that form (it meets the ``if`` `condition` exactly `when`), else a fresh one, and
-    kept only if the broken value is still of that form (so the form's keyword fails)."""
-    test = Draft202012Validator(condition, format_checker=FORMATS)
-    fresh = st.sampled_from(DATA_URIS) if when else leaf(form)
-
-    def in_form(draw: st.DrawFn, value: Any) -> Any:
-        if test.is_valid(value) != when:
-            value = draw(fresh.filter(lambda v: test.is_valid(v) == when))
-        broken = mutate(draw, value)
-        assume(test.is_valid(broken) == when)
-        return broken
-
-    return in_form
 
 
 def _form_breaks(spot: Spot) -> Iterator[Break]:
@@ -249,7 +137,7 @@ def _form_breaks(spot: Spot) -> Iterator[Break]:
                 found.rule,
                 spot,
                 found.pointer,
-                _in_form(found.mutate, schema["if"], when, form),
+                in_form(found.mutate, schema["if"], when, form),
                 found.assumptions,
             )
 
@@ -274,26 +162,26 @@ def breaks_at(spot: Spot) -> Iterator[Break]:
     top_args = spot.path == ("args",)  # where the live API is lenient (leniency.py)
 
     if "type" in schema and spot.path:
-        yield make("type", _wrong_type(schema))
+        yield make("type", wrong_type(schema))
     if "enum" in schema:
-        yield make("enum", _not_in_enum(schema))
+        yield make("enum", not_in_enum(schema))
     if schema.get("minLength", 0) > 0:
         yield make("minLength", lambda draw, value: "")
     if "maxLength" in schema:
-        yield make("maxLength", _too_long(schema))
+        yield make("maxLength", too_long(schema))
     if "pattern" in schema:
-        yield make("pattern", _not_matching(schema))
+        yield make("pattern", not_matching(schema))
     if schema.get("minItems", 0) > 0:
-        yield make("minItems", _items(schema, 0, schema["minItems"] - 1))
+        yield make("minItems", items(schema, 0, schema["minItems"] - 1))
     if "maxItems" in schema:
-        yield make("maxItems", _items(schema, schema["maxItems"] + 1, schema["maxItems"] + 2))
+        yield make("maxItems", items(schema, schema["maxItems"] + 1, schema["maxItems"] + 2))
     for key in schema.get("required", ()):
         child = schema["properties"][key]
         own = (child["x-assumption"],) if "x-assumption" in child else ()
         defaulted = top_args and "default" in child
         yield make(
             "required",
-            _without(key),
+            without(key),
             at=f"{pointer}/{escape(key)}",
             label_at=f"{where}/{escape(key)}",
             assumptions=(*own, "A-required-with-default") if defaulted else own,
@@ -302,7 +190,7 @@ def breaks_at(spot: Spot) -> Iterator[Break]:
     if schema.get("additionalProperties") is False:
         yield make(
             "additionalProperties",
-            _unknown_key(schema),
+            unknown_key(schema),
             label_at=f"{where}/*",
             assumptions=("A-envelope-unknown-keys",),
             lenient=UNKNOWN_KEY if top_args else None,
