@@ -18,7 +18,7 @@ from mock_server.errors import INVALID_PARAMETER, NOT_FOUND, ApiError
 from mock_server.jobs import lifecycle, scenarios
 from mock_server.jobs.service import JobService
 from mock_server.state.records import Injection, Runtime
-from mock_server.validation.request import parse_json_body, validate_create
+from mock_server.validation.request import parse_json_body, reads_strictly, validate_create
 
 bp = Blueprint("api", __name__)
 
@@ -160,7 +160,7 @@ def openapi() -> Response:
     runtime = _snapshot()[0]
     document = schemas.bundled_openapi(
         ((m.id, m.args_schema) for m in MODELS.values()),
-        strict_args=runtime.strict_args or runtime.profile == "strict",
+        strict_args=reads_strictly(runtime.profile, runtime.strict_args),
     )
     document["servers"] = [{"url": request.host_url.rstrip("/")}, *document.get("servers", [])]
     return jsonify(document)

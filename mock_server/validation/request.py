@@ -116,7 +116,7 @@ def validate_create(
         fix = f"{what} ({bounds.ENVELOPE_KEYS}); send model, args and callback_url"
         raise ApiError(400, INVALID_PARAMETER, fix, (Problem("body.size", "", what),))
     check_args_size(body.get("args"))
-    ctx = Context(profile=profile, strict_args=strict_args or profile == "strict")
+    ctx = Context(profile=profile, strict_args=reads_strictly(profile, strict_args))
     problems = list(schema_problems(ENVELOPE_SCHEMA, body))
     problems += callback_url_is_http(body, ctx)
     model_id, args = body.get("model"), body.get("args")
@@ -131,6 +131,12 @@ def validate_create(
     assert spec is not None and isinstance(args, dict)  # the schema made sure
     url = body.get("callback_url")
     return CreateRequest(spec, args, url if isinstance(url, str) else None, tuple(problems))
+
+
+def reads_strictly(profile: str, strict_args: bool) -> bool:
+    """Return whether args are read as the pages say (undocumented args and left-out
+    defaulted fields errors): under ``--strict-args`` or the strict profile."""
+    return strict_args or profile == "strict"
 
 
 def check_args_size(args: Any) -> None:
