@@ -9,8 +9,10 @@ and the app's error handlers are `api/envelope.py`.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 # Non-zero codes of the error envelope (A-error-codes).
 BAD_REQUEST = 1200
@@ -95,6 +97,17 @@ def cut(text: str, limit: int = PROBLEM_CHARS) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
+def envelope(code: int, text: str) -> dict[str, Any]:
+    """Return the API's error envelope (a text echoing a huge value cut to `MESSAGE_CHARS`)."""
+    text = cut(text, MESSAGE_CHARS)
+    return {"code": code, "message": text, "info": text}
+
+
+def envelope_bytes(code: int, text: str) -> bytes:
+    """Return the error envelope as the JSON bytes a server that is not the app answers."""
+    return json.dumps(envelope(code, text)).encode()
 
 
 def echoed(problems: Sequence[Problem], limit: int = PROBLEMS_ECHOED) -> list[Problem]:

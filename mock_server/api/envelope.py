@@ -23,24 +23,17 @@ from mock_server import extensions
 from mock_server.api import hints
 from mock_server.errors import (
     INVALID_PARAMETER,
-    MESSAGE_CHARS,
     SERVER_ERROR,
     ApiError,
     ConfigError,
     Problem,
     code_for_status,
-    cut,
     echoed,
+    envelope,
 )
 from mock_server.keys import redact
 
 ERROR_STATUS_HEADER = "X-Mock-Error-Status"
-
-
-def envelope(code: int, text: str) -> dict[str, Any]:
-    """Return the error envelope body (a text echoing a huge value cut to `MESSAGE_CHARS`)."""
-    text = cut(text, MESSAGE_CHARS)
-    return {"code": code, "message": text, "info": text}
 
 
 def error_response(error: ApiError) -> Response:

@@ -11,7 +11,6 @@ sees what it would see talking to the mock directly.
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 import ssl
 import struct
@@ -20,7 +19,7 @@ from typing import Protocol
 
 import h11
 
-from mock_server.errors import BAD_REQUEST, UNAVAILABLE
+from mock_server.errors import BAD_REQUEST, UNAVAILABLE, envelope_bytes
 
 CHUNK = 64 * 1024  # bytes read or sent at once
 MAX_HEAD = 64 * 1024  # bytes of a request or response line and headers
@@ -114,7 +113,7 @@ def forwarded_headers(headers: Iterable[tuple[bytes, bytes]]) -> Headers:
 def envelope_response(status: int, text: str) -> tuple[h11.Response, bytes]:
     """Return an answer in the API's error envelope (code 5001 for a 5xx, else 1200)."""
     code = UNAVAILABLE if status >= 500 else BAD_REQUEST
-    payload = json.dumps({"code": code, "message": text, "info": text}).encode()
+    payload = envelope_bytes(code, text)
     headers = [
         (b"Content-Type", b"application/json"),
         (b"Content-Length", str(len(payload)).encode()),

@@ -22,7 +22,7 @@ from typing import Any, cast
 from flask import Flask
 from werkzeug.wrappers import Response
 
-from mock_server import extensions
+from mock_server import errors, extensions
 from mock_server.api import envelope, journal
 from mock_server.app import close_app, create_app
 from mock_server.errors import NOT_FOUND
@@ -66,7 +66,7 @@ class _Mount:
             body: dict[str, Any] = {"status": "proxy", "target": self.target}
             answer = Response(json.dumps(body), status=200, mimetype="application/json")
         else:
-            body = envelope.envelope(NOT_FOUND, _NO_CONTROLS.format(path=path))
+            body = errors.envelope(NOT_FOUND, _NO_CONTROLS.format(path=path))
             answer = Response(json.dumps(body), status=404, mimetype="application/json")
         return answer(environ, start_response)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -15,13 +14,13 @@ from urllib.parse import unquote_to_bytes
 import h11
 
 from mock_server.control.faults import CLOSE_KEY
-from mock_server.errors import code_for_status
+from mock_server.errors import code_for_status, envelope_bytes
 
 
 def error_answer(status: int, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
     """Return the API's error envelope for a request the parser refused."""
     code = code_for_status(status)
-    body = json.dumps({"code": code, "message": message, "info": message}).encode()
+    body = envelope_bytes(code, message)
     headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
     return status, [*headers, ("Connection", "close")], body
 

@@ -11,7 +11,6 @@ instead (`NoDrops`; ``ack-lost`` still stores the job first).
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import re
 import socket
@@ -21,7 +20,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
-from mock_server.errors import SERVER_ERROR
+from mock_server.errors import SERVER_ERROR, envelope_bytes
 from mock_server.keys import auth_secrets, redact
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -67,7 +66,7 @@ class NoDrops:
             return self.app(environ, start_response)
         except (ConnectionResetError, ConnectionAbortedError) as error:
             text = f"{error}; granian cannot drop a connection: serve with --server gunicorn"
-            body = json.dumps({"code": SERVER_ERROR, "message": text, "info": text}).encode()
+            body = envelope_bytes(SERVER_ERROR, text)
             headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
             # Flask has called start_response already; nothing was sent, so it is replaced.
             start_response("500 INTERNAL SERVER ERROR", headers, sys.exc_info())
