@@ -17,6 +17,7 @@ _SECRET_PARAM_IN_JSON = re.compile(_SECRET_NAME + r"[^&\s\"]+")
 # The live API's key format, "ak-" and 32 hex digits (real ones sit in public files): masked
 # wherever it appears, whoever sent it.
 LIVE_KEY = re.compile(r"(?<![0-9A-Za-z])ak-[0-9a-fA-F]{32}(?![0-9A-Za-z])")
+_BEARER_IN_TEXT = re.compile(r"(?i)(bearer\s+)\S+")
 _AUTH_SCHEMES = frozenset({"bearer", "basic", "token", "apikey", "api-key"})
 
 
@@ -50,7 +51,7 @@ def auth_secrets(header: str | None) -> list[str]:
 def redact(text: str, keys: Collection[str] = ()) -> str:
     """Return `text` with every Bearer token, key-like parameter, live-format key
     (``ak-`` + 32 hex) and key in `keys` masked."""
-    text = re.sub(r"(?i)(bearer\s+)\S+", r"\1***", text)
+    text = _BEARER_IN_TEXT.sub(r"\1***", text)
     text = redact_params(text)  # the live-format keys too
     for key in keys:
         if key:

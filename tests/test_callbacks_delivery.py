@@ -249,3 +249,45 @@ def test_a_backlog_past_its_age_is_expired_in_the_background(
     _backlog(app, "http://dead.test/hook", 50, queued_at=10.0)  # left by an earlier run
     client = app.test_client()
     until(lambda: {d["state"] for d in deliveries(client)} == {"expired"}, timeout=5)
+
+
+def test_an_attempt_is_saved_while_a_pump_holds_the_claim_lock() -> None:
+    """A pump's claims can take a while (a busy shared store): an attempt that ends meanwhile
+    is saved at once, not after the pump, so its claim cannot run out first and another
+    worker send the callback again."""
+    from mock_server.callbacks.courier import Courier
+    from mock_server.callbacks.lanes import Lanes
+    from mock_server.state.memory import MemoryStore
+
+    store = MemoryStore()
+    store.add_delivery(
+        Delivery(
+            id=0,
+            job_id="j1",
+            url="http://127.0.0.1:9/cb",
+            body={"code": 0},
+            due_at=0.0,
+            destination="127.0.0.1:9",
+        )
+    )
+    go = threading.Event()
+
+    def attempt(delivery: Delivery, now: float, late: float) -> bool:
+        go.wait(5)
+        delivery.attempts.append({"status": 200})
+        delivery.state = "delivered"
+        return True
+
+    errors: list[BaseException] = []
+    courier = Courier(store, Lanes(per_destination=1, total=1), attempt, hold=30.0, errors=errors)
+    try:
+        assert courier.pump(0.0) == 1
+        with courier._pump_lock:  # a pump of this process, busy claiming
+            go.set()
+            until(lambda: store.list_deliveries()[0].state == "delivered")
+        until(lambda: not courier.in_flight(set()))
+    finally:
+        courier.stop(5)
+    [saved] = store.list_deliveries()
+    assert saved.attempts == [{"status": 200}]
+    assert not errors

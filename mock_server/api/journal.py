@@ -14,12 +14,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from datetime import datetime, timezone
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 
-from mock_server import extensions
+from mock_server import extensions, utctime
 from mock_server.errors import echoed
 from mock_server.keys import auth_secrets, bearer_key, fingerprint, redact
 
@@ -71,7 +70,7 @@ def _entry(response: Response) -> dict[str, Any]:
     full: bytes = ctx.get("body", b"")
     return {
         "request_id": secrets.token_hex(8),
-        "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+        "time": utctime.now(),
         "method": req.method,
         "path": _cut(req.path, hidden),
         "query": _cut(query, hidden) if query else "",

@@ -131,40 +131,61 @@ class Courier:
         start one at a time, in their order."""
         chain = not self._stopping.is_set() and done.destination not in self.lanes.down()
         saved = [done] if attempted else []
-        with self._pump_lock:
-            following: list[Delivery] = []
-            try:
-                if chain:
-                    following = self._claim(now, 1, done.destination, saved)
-                    saved = []
-                elif saved:
-                    self.store.save_deliveries(saved)
-                    saved = []
-            except Exception as exc:
-                log.exception("saving or claiming a callback failed")
-                self.errors.append(exc)
-            if saved:  # the claim failed with it: the attempt is saved on its own
-                try:
-                    self.store.save_deliveries(saved)
-                except Exception as exc:
-                    log.exception("saving a callback attempt failed")
-                    self.errors.append(exc)
-            with self._lock:
-                _, future = self._flight.pop(done.id)
-                nxt = following[0] if following else None
-                if (
-                    nxt is not None
-                    and nxt.id not in self._flight
-                    and self.lanes.switch(done.destination, done.job_id, nxt.job_id)
-                ):
-                    self._flight[nxt.id] = (nxt.destination, future)
-                    return nxt
-                self.lanes.give(done.destination, done.job_id)
-                self.freed = True
-                back = nxt if nxt is not None and nxt.id not in self._flight else None
-            if back is not None:  # its job is in flight on another thread: back to the store
-                back.claimed_until = 0.0
-                self.store.save_delivery(back)
+        if saved and not self._pump_lock.acquire(blocking=False):
+            # A pump holds the lock, its claims may take a while: the attempt is saved now,
+            # before `done`'s claim can run out and another worker send it again.
+            self._save(saved)
+            saved = []
+            self._pump_lock.acquire()
+        elif not saved:
+            self._pump_lock.acquire()
+        try:
+            return self._chain_on(done, now, chain, saved)
+        finally:
+            self._pump_lock.release()
+
+    def _save(self, saved: list[Delivery]) -> None:
+        try:
+            self.store.save_deliveries(saved)
+        except Exception as exc:
+            log.exception("saving a callback attempt failed")
+            self.errors.append(exc)
+
+    def _chain_on(
+        self, done: Delivery, now: float, chain: bool, saved: list[Delivery]
+    ) -> Delivery | None:
+        """Under the pump's lock: save `saved` (`done`'s attempt, unless saved already) with
+        the claim of the lane's next due delivery, and hand it to this thread, or give the
+        lane's slot back."""
+        following: list[Delivery] = []
+        try:
+            if chain:
+                following = self._claim(now, 1, done.destination, saved)
+                saved = []
+            elif saved:
+                self.store.save_deliveries(saved)
+                saved = []
+        except Exception as exc:
+            log.exception("saving or claiming a callback failed")
+            self.errors.append(exc)
+        if saved:  # the claim failed with it: the attempt is saved on its own
+            self._save(saved)
+        with self._lock:
+            _, future = self._flight.pop(done.id)
+            nxt = following[0] if following else None
+            if (
+                nxt is not None
+                and nxt.id not in self._flight
+                and self.lanes.switch(done.destination, done.job_id, nxt.job_id)
+            ):
+                self._flight[nxt.id] = (nxt.destination, future)
+                return nxt
+            self.lanes.give(done.destination, done.job_id)
+            self.freed = True
+            back = nxt if nxt is not None and nxt.id not in self._flight else None
+        if back is not None:  # its job is in flight on another thread: back to the store
+            back.claimed_until = 0.0
+            self.store.save_delivery(back)
         return None
 
     def in_flight(self, skip: set[str]) -> list[tuple[str, Future[None]]]:

@@ -34,12 +34,11 @@ import math
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from typing import Any
 
 from flask import Flask
 
-from mock_server import extensions
+from mock_server import extensions, utctime
 from mock_server.bounds import KeptErrors
 from mock_server.callbacks.budget import GRACE, PROBE, Budget
 from mock_server.callbacks.courier import Courier
@@ -57,7 +56,7 @@ _IDLE_SECONDS = 0.25  # after a claim that found nothing, the background waits t
 
 
 def _wall_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return utctime.now()
 
 
 class Dispatcher:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
+from mock_server import utctime
 from mock_server.jobs import results
 from mock_server.jobs.accounts import refund_of
 from mock_server.jobs.status import WORDS, Stage, Status
@@ -117,8 +117,7 @@ def reported(current: int, runtime: Runtime) -> int | str:
 def timestamp(wall: float) -> str:
     """Return unix time `wall` as the API's time string (A-job-timestamps): RFC 3339 in UTC
     with milliseconds, e.g. ``2026-12-01T09:34:12.123Z``."""
-    moment = datetime.fromtimestamp(wall, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return utctime.text(wall)
 
 
 def first_event_at(job: Job, runtime: Runtime) -> float | None:

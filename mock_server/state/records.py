@@ -142,8 +142,13 @@ class Delivery:
     queued_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the delivery as a JSON-ready dict."""
-        return dataclasses.asdict(self)
+        """Return the delivery as a JSON-ready dict (nested values shared, not copied: it is
+        encoded at once on the callback path, where `dataclasses.asdict`'s deep copy of the
+        body was a tenth of the server's time)."""
+        return {name: getattr(self, name) for name in _DELIVERY_FIELDS}
+
+
+_DELIVERY_FIELDS = tuple(f.name for f in dataclasses.fields(Delivery))
 
 
 @dataclass

@@ -8,6 +8,7 @@ write transactions are `sqlite_db.py`, the tables `schema.sql`, the batched jour
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -216,8 +217,7 @@ class SQLiteStore(SQLiteDeliveries, JournalMethods):
             )
             .fetchone()
         )
-        runtime = Runtime(**json.loads(row[0])) if row[0] else Runtime()
-        return runtime, set(row[1].split(",")) if row[1] else set()
+        return _runtime(row[0]), set(row[1].split(",")) if row[1] else set()
 
     def list_injections(self, kind: str) -> list[Injection]:
         return self._injections(self.db.connection(), kind)
@@ -251,7 +251,7 @@ class SQLiteStore(SQLiteDeliveries, JournalMethods):
         row = (
             self.db.connection().execute("SELECT data FROM state WHERE name = 'runtime'").fetchone()
         )
-        return Runtime(**json.loads(row[0])) if row else Runtime()
+        return _runtime(row[0] if row else None)
 
     def update_runtime(self, change: Callable[[Runtime], Runtime]) -> Runtime:
         with self.db.write() as db:
@@ -277,3 +277,10 @@ class SQLiteStore(SQLiteDeliveries, JournalMethods):
     def close(self) -> None:
         self.journal.close()
         self.db.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _runtime(data: str | None) -> Runtime:
+    """The settings stored as `data` (JSON text), read once per text: every request reads
+    them, and they change seldom. Callers make a new Runtime to change one, never edit it."""
+    return Runtime(**json.loads(data)) if data else Runtime()

@@ -107,8 +107,27 @@ def _walk(
             yield from _walk(node["items"], root, item, f"{pointer}/{index}", keyword)
 
 
+# node id -> (node, root, followed): schemas live as long as their model, and every create
+# walks its model's; the nodes are kept, so an id is never another node's.
+_FOLLOWED: dict[int, tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]]] = {}
+_FOLLOWED_LIMIT = 4096
+
+
 def _deref(node: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Return `node` with its local ``$ref`` followed (its own keywords win)."""
+    """Return `node` with its local ``$ref`` followed (its own keywords win); remembered."""
+    if "$ref" not in node:
+        return node
+    known = _FOLLOWED.get(id(node))
+    if known is not None and known[0] is node and known[1] is root:
+        return known[2]
+    followed = _follow(node, root)
+    if len(_FOLLOWED) >= _FOLLOWED_LIMIT:
+        _FOLLOWED.clear()
+    _FOLLOWED[id(node)] = (node, root, followed)
+    return followed
+
+
+def _follow(node: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
     seen = 0
     while isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/") and seen < 32:
         target: Any = root
