@@ -8,9 +8,10 @@ plugin its dependencies register), median of `--runs` runs each, alternating.
 
 The kit is installed from this checkout (``pip install .``, non-editable, as a user gets it).
 `--venvs DIR` keeps the two venvs there and reuses them (reinstalling the kit, not its
-dependencies). Besides the wall time of the run it prints the CPU time (user + system, of the
-child), steadier on a busy machine, and each plugin module's import time in the kit's venv
-(``python -X importtime``), so what costs what is plain.
+dependencies: one the kit no longer needs stays installed, with its plugin, so after a change
+of dependencies give a new DIR). Besides the wall time of the run it prints the CPU time (user
++ system, of the child), steadier on a busy machine, and each plugin module's import time in
+the kit's venv (``python -X importtime``), so what costs what is plain.
 
 pytest rewrites the asserts of every module of a distribution that registers a plugin (the
 kit's, anyio's...) as it imports them, and caches the result beside the module's bytecode,
