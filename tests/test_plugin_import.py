@@ -125,6 +125,12 @@ def _run(script: str, *argv: str, cwd: object = None) -> subprocess.CompletedPro
     )
 
 
+def _pytest_with_the_plugin_alone(script: str, test: Path) -> subprocess.CompletedProcess[str]:
+    """Run pytest on `test` under `script`, with no plugin but the kit's."""
+    plugin = ("-p", "mock_server.testing.plugin", "-p", "no:cacheprovider")
+    return _run(script, "pytest", *plugin, test.name, cwd=test.parent)
+
+
 def _extra(name: str) -> set[str]:
     tomllib = pytest.importorskip("tomllib")
     with open(Path(__file__).parent.parent / "pyproject.toml", "rb") as file:
@@ -159,16 +165,7 @@ def test_served(shortapi_mock):
     assert shortapi_mock.jobs() == []
 """
     )
-    result = _run(
-        WITHOUT_HTTPX_EXTRA,
-        "pytest",
-        "-p",
-        "mock_server.testing.plugin",
-        "-p",
-        "no:cacheprovider",
-        "test_httpx.py",
-        cwd=pytester.path,
-    )
+    result = _pytest_with_the_plugin_alone(WITHOUT_HTTPX_EXTRA, pytester.path / "test_httpx.py")
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
     lines = result.stdout.splitlines()
     start = next(i for i, text in enumerate(lines) if "ERROR at setup of test_routed" in text)
@@ -189,15 +186,7 @@ def test_used(shortapi_mock):
     assert answer.status_code == 200
 """
     )
-    result = _without_hypothesis(
-        "pytest",
-        "-p",
-        "mock_server.testing.plugin",
-        "-p",
-        "no:cacheprovider",
-        "test_used.py",
-        cwd=pytester.path,
-    )
+    result = _pytest_with_the_plugin_alone(WITHOUT_HYPOTHESIS, pytester.path / "test_used.py")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 
 
