@@ -4,17 +4,29 @@ plugin its dependencies register), median of `--runs` runs each, alternating.
 
     python bench/plugin_overhead.py [--runs 3] [--venvs DIR] [--output reports/plugin.json]
 
+    python bench/plugin_overhead.py --rewrite-cache [...]
+
 The kit is installed from this checkout (``pip install .``, non-editable, as a user gets it).
 `--venvs DIR` keeps the two venvs there and reuses them (reinstalling the kit, not its
-dependencies). Besides the wall time of the run it prints the CPU time (user + system, of the
-child), steadier on a busy machine, and each plugin module's import time in the kit's venv
-(``python -X importtime``), so what costs what is plain.
+dependencies: one the kit no longer needs stays installed, with its plugin, so after a change
+of dependencies give a new DIR). Besides the wall time of the run it prints the CPU time (user
++ system, of the child), steadier on a busy machine, and each plugin module's import time in
+the kit's venv (``python -X importtime``), so what costs what is plain.
+
+pytest rewrites the asserts of every module of a distribution that registers a plugin (the
+kit's, anyio's...) as it imports them, and caches the result beside the module's bytecode,
+unless bytecode is not written (``PYTHONDONTWRITEBYTECODE``, set in many CI images). By default
+the runs get ``PYTHONDONTWRITEBYTECODE=1`` and no such cache (removed first): every run pays
+for the rewriting, the worst case. `--rewrite-cache` lets the warm-up write the cache and the
+runs use it, as on a developer's machine. Either way the figures do not depend on what earlier
+runs left in the venvs.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import resource
 import statistics
 import subprocess
@@ -51,13 +63,28 @@ def make_venvs(where: Path) -> tuple[Path, Path]:
     return alone, kit
 
 
-def one_run(python: Path, folder: Path) -> tuple[float, float]:
+def run_env(rewrite_cache: bool) -> dict[str, str]:
+    """Return the environment of the pytest runs: bytecode written or not (see the docstring)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return env if rewrite_cache else {**env, "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def forget_rewrites(where: Path) -> int:
+    """Remove the modules pytest rewrote and cached under `where`; return how many."""
+    cached = list(where.rglob("__pycache__/*-pytest-*.pyc"))
+    for path in cached:
+        path.unlink()
+    return len(cached)
+
+
+def one_run(python: Path, folder: Path, env: dict[str, str]) -> tuple[float, float]:
     """Run the one-test file with pytest once; return (wall, CPU) seconds."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
         [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_one.py"],
         cwd=folder,
+        env=env,
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -89,19 +116,21 @@ def plugin_imports(python: Path) -> dict[str, float]:
     return times
 
 
-def measure(runs: int, where: Path) -> dict[str, Any]:
+def measure(runs: int, where: Path, *, rewrite_cache: bool) -> dict[str, Any]:
     """Return the figures: medians of each venv and the difference."""
     alone, kit = make_venvs(where)
     folder = where / "project"
     folder.mkdir(exist_ok=True)
     (folder / "test_one.py").write_text(TEST)
+    forget_rewrites(where)
+    env = run_env(rewrite_cache)
     samples: dict[str, list[tuple[float, float]]] = {"alone": [], "kit": []}
-    for venv in (alone, kit):  # a warm-up each: bytecode written, files cached
-        one_run(python_of(venv), folder)
+    for venv in (alone, kit):  # a warm-up each: files cached (and rewrites, if written)
+        one_run(python_of(venv), folder, env)
     for _ in range(runs):
-        samples["alone"].append(one_run(python_of(alone), folder))
-        samples["kit"].append(one_run(python_of(kit), folder))
-    figures: dict[str, Any] = {"runs": runs}
+        samples["alone"].append(one_run(python_of(alone), folder, env))
+        samples["kit"].append(one_run(python_of(kit), folder, env))
+    figures: dict[str, Any] = {"runs": runs, "rewrite_cache": rewrite_cache}
     for name, values in samples.items():
         figures[name] = {
             "wall_s": [round(w, 3) for w, _ in values],
@@ -121,6 +150,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--venvs", type=Path, help="keep (and reuse) the two venvs here")
+    parser.add_argument(
+        "--rewrite-cache",
+        action="store_true",
+        help="let pytest cache its rewritten modules (default: rewrite on every run)",
+    )
     parser.add_argument("--output", default="reports/plugin_overhead.json")
     args = parser.parse_args()
     if importlib.util.find_spec("venv") is None:  # pragma: no cover - Debian without python3-venv
@@ -128,12 +162,13 @@ def main() -> int:
         return 2
     if args.venvs:
         args.venvs.mkdir(parents=True, exist_ok=True)
-        figures = measure(args.runs, args.venvs)
+        figures = measure(args.runs, args.venvs, rewrite_cache=args.rewrite_cache)
     else:
         with tempfile.TemporaryDirectory(prefix="plugin-overhead-") as temp:
-            figures = measure(args.runs, Path(temp))
+            figures = measure(args.runs, Path(temp), rewrite_cache=args.rewrite_cache)
     alone, kit = figures["alone"], figures["kit"]
-    print(f"one-test pytest run, median of {args.runs} (wall / CPU seconds):")
+    cache = "rewrites cached" if args.rewrite_cache else "no bytecode written, rewrites not cached"
+    print(f"one-test pytest run, median of {args.runs} ({cache}; wall / CPU seconds):")
     print(f"  pytest alone      {alone['median_wall_s']:.3f} / {alone['median_cpu_s']:.3f}")
     print(f"  pytest + the kit  {kit['median_wall_s']:.3f} / {kit['median_cpu_s']:.3f}")
     print(

@@ -86,28 +86,37 @@ def test_used(shortapi_mock, shortapi_variant):
     result.assert_outcomes(passed=1)
 
 
-# Python started with hypothesis unimportable, as in an install without the contract extra.
-WITHOUT_HYPOTHESIS = """
+# Python started with some modules unimportable, as in an install without an extra
+# (hypothesis: the contract extra; respx and httpx: the httpx extra).
+WITHOUT = """
 import importlib.abc, runpy, sys
 
-BLOCKED = ("hypothesis", "hypothesis_jsonschema", "_hypothesis_pytestplugin")
+BLOCKED = BLOCKED_MODULES
 
-class _NoHypothesis(importlib.abc.MetaPathFinder):
+class _Blocked(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
         if name.split(".")[0] in BLOCKED:
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return None
 
-sys.meta_path.insert(0, _NoHypothesis())
+sys.meta_path.insert(0, _Blocked())
 sys.argv = sys.argv[1:]
 runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
 """
+WITHOUT_HYPOTHESIS = WITHOUT.replace(
+    "BLOCKED_MODULES", repr(("hypothesis", "hypothesis_jsonschema", "_hypothesis_pytestplugin"))
+)
+WITHOUT_HTTPX_EXTRA = WITHOUT.replace("BLOCKED_MODULES", repr(("respx", "httpx")))
 
 
 def _without_hypothesis(*argv: str, cwd: object = None) -> subprocess.CompletedProcess[str]:
+    return _run(WITHOUT_HYPOTHESIS, *argv, cwd=cwd)
+
+
+def _run(script: str, *argv: str, cwd: object = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     return subprocess.run(
-        [sys.executable, "-c", WITHOUT_HYPOTHESIS, *argv],
+        [sys.executable, "-c", script, *argv],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -116,18 +125,56 @@ def _without_hypothesis(*argv: str, cwd: object = None) -> subprocess.CompletedP
     )
 
 
-def test_hypothesis_is_the_contract_extra_not_a_dependency() -> None:
-    """hypothesis's own pytest plugin imports all of hypothesis at the end of every run: a
-    client's suite that has the kit only for its fixtures must not get it installed."""
+def _pytest_with_the_plugin_alone(script: str, test: Path) -> subprocess.CompletedProcess[str]:
+    """Run pytest on `test` under `script`, with no plugin but the kit's."""
+    plugin = ("-p", "mock_server.testing.plugin", "-p", "no:cacheprovider")
+    return _run(script, "pytest", *plugin, test.name, cwd=test.parent)
+
+
+def _extra(name: str) -> set[str]:
     tomllib = pytest.importorskip("tomllib")
     with open(Path(__file__).parent.parent / "pyproject.toml", "rb") as file:
         project = tomllib.load(file)["project"]
-    names = {re.split(r"[<>=;\[ ]", spec)[0] for spec in project["dependencies"]}
-    assert not names & {"hypothesis", "hypothesis-jsonschema"}
-    extra = {
-        re.split(r"[<>=;\[ ]", spec)[0] for spec in project["optional-dependencies"]["contract"]
-    }
-    assert extra == {"hypothesis", "hypothesis-jsonschema"}
+    specs = project["dependencies"] if name == "" else project["optional-dependencies"][name]
+    return {re.split(r"[<>=;\[ ]", spec)[0] for spec in specs}
+
+
+def test_hypothesis_is_the_contract_extra_not_a_dependency() -> None:
+    """hypothesis's own pytest plugin imports all of hypothesis at the end of every run: a
+    client's suite that has the kit only for its fixtures must not get it installed."""
+    assert not _extra("") & {"hypothesis", "hypothesis-jsonschema"}
+    assert _extra("contract") == {"hypothesis", "hypothesis-jsonschema"}
+
+
+def test_respx_is_the_httpx_extra_not_a_dependency() -> None:
+    """respx's pytest plugin imports httpx in every run: only the httpx extra brings it."""
+    assert "respx" not in _extra("")
+    assert {"httpx", "respx"} == _extra("httpx")
+    assert {"httpx", "respx"} <= _extra("dev")
+
+
+def test_without_respx_shortapi_httpx_fails_saying_what_to_install(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_httpx="""
+def test_routed(shortapi_httpx):
+    raise AssertionError("the fixture should not have set up")
+
+def test_served(shortapi_mock):
+    assert shortapi_mock.jobs() == []
+"""
+    )
+    result = _pytest_with_the_plugin_alone(WITHOUT_HTTPX_EXTRA, pytester.path / "test_httpx.py")
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    start = next(i for i, text in enumerate(lines) if "ERROR at setup of test_routed" in text)
+    # The error is that one line: no traceback, no chain of imports.
+    assert lines[start + 1] == (
+        "shortapi_httpx needs respx, the kit's httpx extra: pip install 'shortapi-mock[httpx]'"
+    )
+    assert "short test summary info" in lines[start + 2]
+    assert "1 passed, 1 error" in lines[-1]  # the other fixtures need no respx
 
 
 def test_without_hypothesis_the_fixtures_run(pytester: pytest.Pytester) -> None:
@@ -139,15 +186,7 @@ def test_used(shortapi_mock):
     assert answer.status_code == 200
 """
     )
-    result = _without_hypothesis(
-        "pytest",
-        "-p",
-        "mock_server.testing.plugin",
-        "-p",
-        "no:cacheprovider",
-        "test_used.py",
-        cwd=pytester.path,
-    )
+    result = _pytest_with_the_plugin_alone(WITHOUT_HYPOTHESIS, pytester.path / "test_used.py")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 
 

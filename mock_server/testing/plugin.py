@@ -185,6 +185,12 @@ def shortapi_httpx(
     shortapi_app: Flask, request: pytest.FixtureRequest
 ) -> Iterator[testing.MockHandle]:
     """No socket: httpx calls (Client and AsyncClient) to the API go into the mock."""
+    from mock_server.testing.routers import import_respx
+
+    try:
+        import_respx()  # the httpx extra
+    except ImportError as exc:  # one line, not the chain of imports
+        raise pytest.fail.Exception(str(exc), pytrace=False) from None
     yield from _in_process(shortapi_app, request, testing.respx_router)
 
 

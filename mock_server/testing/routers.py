@@ -11,6 +11,9 @@ from urllib.parse import urlsplit
 from flask import Flask
 
 API_URL = "https://api.shortapi.ai"
+NEEDS_HTTPX_EXTRA = (
+    "shortapi_httpx needs respx, the kit's httpx extra: pip install 'shortapi-mock[httpx]'"
+)
 
 
 def call_app(
@@ -85,11 +88,19 @@ def httpx_transport(app: Flask) -> Any:
     return httpx.MockTransport(httpx_handler(app))
 
 
+def import_respx() -> Any:
+    """Return the respx module, or raise ImportError naming the extra that installs it."""
+    try:
+        import respx
+    except ImportError as exc:
+        raise ImportError(NEEDS_HTTPX_EXTRA) from exc
+    return respx
+
+
 @contextmanager
 def respx_router(app: Flask, base_urls: tuple[str, ...] = (API_URL,)) -> Iterator[Any]:
     """Route every httpx call (sync and async) to `base_urls` into `app` with respx."""
-    import respx
-
+    respx = import_respx()
     handle = httpx_handler(app)
     with respx.mock(assert_all_called=False, assert_all_mocked=False) as router:
         for base in base_urls:
