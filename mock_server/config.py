@@ -81,6 +81,9 @@ DEFAULTS: dict[str, Any] = {
     "CALLBACK_MAX_AGE": 3600.0,  # clock seconds after which a pending delivery is expired
     "BACKGROUND": True,  # run the callback thread (off for the CLI's set-up app)
     "TICK_SECONDS": 0.05,  # how often the callback thread looks for due work
+    # A lock file shared by a server's workers: the one holding it runs the background rounds
+    # (callbacks/leader.py). None: this process does (one process).
+    "CALLBACK_LEADER_LOCK": None,
     "REPLAY_FILE": None,  # a recording whose jobs' queries answer as recorded (api/replay.py)
     "CORS": False,  # answer browsers' preflights and add CORS headers (api/cors.py)
 }

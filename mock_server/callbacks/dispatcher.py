@@ -43,6 +43,7 @@ from mock_server.bounds import KeptErrors
 from mock_server.callbacks.budget import GRACE, PROBE, Budget
 from mock_server.callbacks.courier import Courier
 from mock_server.callbacks.lanes import Lanes
+from mock_server.callbacks.leader import Leader
 from mock_server.callbacks.planner import planner
 from mock_server.callbacks.policy import Policy
 from mock_server.callbacks.sender import Sender
@@ -89,6 +90,7 @@ class Dispatcher:
         )
         self.hold = self.timeout + 1.0  # a claim outlives the attempt it is for
         self.tick_seconds = float(config["TICK_SECONDS"])
+        self.leader = Leader(config["CALLBACK_LEADER_LOCK"])
         self.errors = KeptErrors()  # raised in the background: the newest, for check()
         self.courier = Courier(
             self.store,
@@ -298,7 +300,8 @@ class Dispatcher:
     def _loop(self) -> None:
         while not self._stop.wait(self.tick_seconds):
             try:
-                self.tick()
+                if self.leader.held():  # one worker of a server runs the rounds
+                    self.tick()
             except Exception as exc:  # kept for check(); the loop goes on
                 log.exception("callback dispatcher failed")
                 self.errors.append(exc)
@@ -319,5 +322,6 @@ class Dispatcher:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        self.leader.close()
         self.sender.close()
         self.courier.stop(1.0)

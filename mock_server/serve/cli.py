@@ -9,6 +9,7 @@ import ipaddress
 import os
 import shlex
 import sys
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -156,7 +157,10 @@ def serve(args: argparse.Namespace) -> int:
             return startup.fail(startup.StartupError("--store", f"{args.store}: {exc}"))
         close_app(setup)
         config["STORE_INIT"] = False
-    start_workers(config, args)
+    with tempfile.TemporaryDirectory(prefix="shortapi-mock-") as private:
+        if args.workers > 1:  # one worker sends callbacks in the background (callbacks/leader.py)
+            config["CALLBACK_LEADER_LOCK"] = os.path.join(private, "callbacks.lock")
+        start_workers(config, args)
     return 0
 
 
