@@ -80,3 +80,16 @@ def test_a_second_serve_on_a_taken_port_changes_nothing(tmp_path: Path) -> None:
         assert second.stderr.count("\n") == 1 and "serving on" not in second.stdout
         clock = requests.get(first.url("/_mock/clock"), timeout=5).json()
         assert clock["clock"] == "manual" and clock["now"] == 42
+
+
+
+def test_serve_opens_no_gunicorn_control_socket() -> None:
+    """gunicorn 25.1 and later open a control socket in the user's runtime or home folder
+    (one path for every server on the machine, with a thread in the master): the mock's
+    servers do not."""
+    gunicorn_app = pytest.importorskip("mock_server.serve.gunicorn_app")
+    options = gunicorn_app.options("127.0.0.1", 0, workers=2, threads=2)
+    server = gunicorn_app.MockServer({}, options, lambda url: None)
+    if "control_socket_disable" not in server.cfg.settings:
+        pytest.skip("this gunicorn has no control socket")
+    assert server.cfg.control_socket_disable is True

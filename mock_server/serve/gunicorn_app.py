@@ -66,6 +66,11 @@ class MockServer(BaseApplication):  # type: ignore[misc]
             if value is not None:
                 self.cfg.set(key, value)
         self.cfg.set("when_ready", self._when_ready)
+        if "control_socket_disable" in self.cfg.settings:
+            # gunicorn >= 25.1 opens a control socket in the user's runtime or home folder, one
+            # path for every server (two mocks would take each other's), with a thread and an
+            # event loop in the master: nothing the mock uses.
+            self.cfg.set("control_socket_disable", True)
 
     def _when_ready(self, server: Any) -> None:
         host, port = server.LISTENERS[0].sock.getsockname()[:2]
