@@ -82,7 +82,6 @@ def test_a_second_serve_on_a_taken_port_changes_nothing(tmp_path: Path) -> None:
         assert clock["clock"] == "manual" and clock["now"] == 42
 
 
-
 def test_serve_opens_no_gunicorn_control_socket() -> None:
     """gunicorn 25.1 and later open a control socket in the user's runtime or home folder
     (one path for every server on the machine, with a thread in the master): the mock's
