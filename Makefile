@@ -10,13 +10,18 @@ ARGS ?=
 .DEFAULT_GOAL := help
 
 # A .venv whose python no longer runs (the Python it was made with was upgraded or removed,
-# or the folder was copied from another machine) is made anew rather than failing later.
+# or the folder was copied from another machine) is made anew rather than failing later: by
+# the targets that install into it, when they run (not `make help`, not `make -n`).
 ifneq ($(wildcard $(VENV)/pyvenv.cfg),)
 ifneq ($(shell $(BIN)/python -c 'print(42)' 2>/dev/null),42)
-$(info $(VENV): its python does not run (was Python upgraded or removed?); making it anew)
-$(shell rm -rf $(VENV))
+BROKEN_VENV := broken-venv
 endif
 endif
+
+.PHONY: broken-venv
+broken-venv:
+	@echo "$(VENV): its python does not run (was Python upgraded or removed?); making it anew"
+	rm -rf $(VENV)
 
 help:  ## list the targets (this text)
 	@echo "make TARGET [ARGS=...]; set-up is automatic (serve: the package; test: the dev tools)"
@@ -26,13 +31,13 @@ help:  ## list the targets (this text)
 # `make serve` installs the package alone (what serving needs; the package's own dependencies
 # include the pytest plugin's); `make test` adds the contract extra (hypothesis) and the dev
 # tools (ruff, mypy, import-linter, Playwright, Schemathesis, ffmpeg) in the same environment.
-$(SERVE_STAMP): pyproject.toml
+$(SERVE_STAMP): pyproject.toml $(BROKEN_VENV)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
 	touch $(SERVE_STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(BROKEN_VENV)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -60,6 +60,19 @@ def test_an_option_given_wins_over_the_file(tmp_path: Path, started: list[dict[s
     assert (config["CLOCK"], config["SPEED"], config["CORS"]) == ("per-poll", 3.0, True)
 
 
+def test_a_switch_the_file_turns_on_is_turned_off_by_its_no_option(
+    tmp_path: Path, started: list[dict[str, Any]]
+) -> None:
+    (tmp_path / "mock.toml").write_text("CORS = true\nSTRICT_ARGS = true\n")
+    assert serve("--config", str(tmp_path / "mock.toml"), "--no-cors", "--no-strict-args") == 0
+    assert serve("--config", str(tmp_path / "mock.toml")) == 0
+    assert serve("--cors", "--strict-args") == 0
+    off, on, given = started
+    assert (off["CORS"], off["STRICT_ARGS"]) == (False, False)
+    assert (on["CORS"], on["STRICT_ARGS"]) == (True, True)
+    assert (given["CORS"], given["STRICT_ARGS"]) == (True, True)
+
+
 @pytest.mark.parametrize(
     ("settings", "said"),
     [

@@ -186,5 +186,9 @@ def test_a_venv_whose_python_no_longer_runs_is_made_anew(tmp_path: Path) -> None
     (venv / "pyvenv.cfg").write_text("home = /nowhere\n")
     (venv / "bin" / "python").symlink_to(tmp_path / "python3.9-removed")  # dangling
     plan = _make_plan("serve", venv)
-    assert "its python does not run" in plan and not venv.exists()
+    assert "its python does not run" in plan and f"rm -rf {venv}" in plan
     assert "-m venv" in plan  # and the plan makes it again
+    assert venv.exists()  # a plan (make -n), or make help, deletes nothing
+    helped = subprocess.run(["make", "help", f"VENV={venv}"], cwd=ROOT, capture_output=True)
+    assert helped.returncode == 0
+    assert (venv / "pyvenv.cfg").exists()

@@ -80,7 +80,11 @@ def add(parser: argparse.ArgumentParser, rows: Iterable[Option]) -> argparse.Arg
             target = groups.get(row.group) or groups.setdefault(
                 row.group, parser.add_argument_group(row.group)
             )
-        target.add_argument(row.flag, **row.spec)
+        spec = dict(row.spec)
+        if row.key and spec.get("action") == "store_true":
+            # A switch a config file may turn on can be turned off again: --no-<flag>.
+            spec["action"] = argparse.BooleanOptionalAction
+        target.add_argument(row.flag, **spec)
     return parser
 
 
