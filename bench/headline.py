@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import sys
@@ -251,7 +252,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 fresh = start("fresh", partial(serve, store=fresh_db))
                 runs["fresh"].append(load(fresh, create, args.short))
                 servers.stop(fresh)
-                full = start("after-100k", lambda port: serve(port, big, reset=False))
+                full_db = tmp / f"big-{round_number}.db"  # a copy: no backlog of a last round
+                shutil.copyfile(big, full_db)
+                full = start("after-100k", partial(serve, store=full_db, reset=False))
                 runs["after_100k"].append(load(full, create, args.short))
                 servers.stop(full)
             for label, cases in runs.items():
