@@ -84,6 +84,7 @@ def add(parser: argparse.ArgumentParser, rows: Iterable[Option]) -> argparse.Arg
         if row.key and spec.get("action") == "store_true":
             # A switch a config file may turn on can be turned off again: --no-<flag>.
             spec["action"] = argparse.BooleanOptionalAction
+            spec.setdefault("default", False)  # store_true's, which this action lacks
         target.add_argument(row.flag, **spec)
     return parser
 
