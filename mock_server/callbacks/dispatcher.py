@@ -56,10 +56,6 @@ _SWEEP_SECONDS = 1.0  # wall seconds between two background sweeps for expired d
 _IDLE_SECONDS = 0.25  # after a claim that found nothing, the background waits this long
 
 
-def _wall_iso() -> str:
-    return utctime.now()
-
-
 class Dispatcher:
     """Settle status changes, queue callbacks and deliver them."""
 
@@ -129,7 +125,7 @@ class Dispatcher:
 
     def _note(self, now: float) -> dict[str, Any]:
         return {
-            "time": _wall_iso(),
+            "time": utctime.now(),
             "clock": now,
             "error": f"expired: pending more than {self.max_age:g} clock seconds "
             "(CALLBACK_MAX_AGE, --callback-max-age)",
@@ -160,7 +156,7 @@ class Dispatcher:
         # A late one (overdue before the advance began: a backlog) happens now, so its
         # retries fall due after this advance instead of being played out inside it.
         at = now if delivery.due_at <= late else min(delivery.due_at, now)
-        record: dict[str, Any] = {"attempt": number, "time": _wall_iso(), "clock": at}
+        record: dict[str, Any] = {"attempt": number, "time": utctime.now(), "clock": at}
         if delivery.due_at <= late:
             record["late"] = True
         started = time.perf_counter()

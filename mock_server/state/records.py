@@ -6,6 +6,8 @@ no policy, no Flask. `state/protocol.py` says what a store does with them.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,6 +108,14 @@ class Runtime:
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as a JSON-ready dict."""
         return dataclasses.asdict(self)
+
+
+@functools.lru_cache(maxsize=64)
+def runtime_from_json(data: str | bytes | None) -> Runtime:
+    """The settings a store keeps as `data` (JSON text; None: never set), parsed once per
+    text: every request reads them and they change seldom. The one instance is shared, so
+    it is never edited: a change makes a new one (`dataclasses.replace`)."""
+    return Runtime(**json.loads(data)) if data else Runtime()
 
 
 @dataclass

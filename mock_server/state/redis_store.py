@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from mock_server.state.journal_buffer import JournalMethods
 from mock_server.state.protocol import Pick, Upload
-from mock_server.state.records import Injection, Runtime
+from mock_server.state.records import Injection, Runtime, runtime_from_json
 from mock_server.state.redis_conn import (
     DEFAULT_PREFIX,
     Client,
@@ -82,7 +82,7 @@ class RedisStore(RedisJobs, RedisDeliveries, JournalMethods):
         # One round trip per request for both: the settings and which kinds of injections wait.
         reads = self.r.pipeline(transaction=False)
         raw, injections = reads.get(self.keys.runtime).hvals(self.keys.injections).execute()
-        return _runtime_of(raw), {_injection_of(i).kind for i in injections}
+        return runtime_from_json(raw), {_injection_of(i).kind for i in injections}
 
     def list_injections(self, kind: str) -> list[Injection]:
         return self._injections(kind)
@@ -113,13 +113,13 @@ class RedisStore(RedisJobs, RedisDeliveries, JournalMethods):
 
     # runtime, lifetime
     def runtime(self) -> Runtime:
-        return _runtime_of(self.r.get(self.keys.runtime))
+        return runtime_from_json(self.r.get(self.keys.runtime))
 
     def update_runtime(self, change: Callable[[Runtime], Runtime]) -> Runtime:
         key = self.keys.runtime
 
         def run(pipe: Pipe) -> Runtime:
-            new = change(_runtime_of(pipe.get(key)))
+            new = change(runtime_from_json(pipe.get(key)))
             pipe.multi()
             pipe.set(key, json.dumps(new.to_dict()))
             return new
@@ -147,7 +147,3 @@ class RedisStore(RedisJobs, RedisDeliveries, JournalMethods):
         """Store the buffered journal entries, then close the connection pool."""
         self.journal.close()
         self.r.close()
-
-
-def _runtime_of(raw: bytes | None) -> Runtime:
-    return Runtime(**json.loads(raw)) if raw else Runtime()

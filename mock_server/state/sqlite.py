@@ -8,7 +8,6 @@ write transactions are `sqlite_db.py`, the tables `schema.sql`, the batched jour
 
 from __future__ import annotations
 
-import functools
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -23,6 +22,7 @@ from mock_server.state.records import (
     Injection,
     Job,
     Runtime,
+    runtime_from_json,
 )
 from mock_server.state.sqlite_db import Database
 from mock_server.state.sqlite_deliveries import SQLiteDeliveries
@@ -217,7 +217,7 @@ class SQLiteStore(SQLiteDeliveries, JournalMethods):
             )
             .fetchone()
         )
-        return _runtime(row[0]), set(row[1].split(",")) if row[1] else set()
+        return runtime_from_json(row[0]), set(row[1].split(",")) if row[1] else set()
 
     def list_injections(self, kind: str) -> list[Injection]:
         return self._injections(self.db.connection(), kind)
@@ -251,12 +251,12 @@ class SQLiteStore(SQLiteDeliveries, JournalMethods):
         row = (
             self.db.connection().execute("SELECT data FROM state WHERE name = 'runtime'").fetchone()
         )
-        return _runtime(row[0] if row else None)
+        return runtime_from_json(row[0] if row else None)
 
     def update_runtime(self, change: Callable[[Runtime], Runtime]) -> Runtime:
         with self.db.write() as db:
             row = db.execute("SELECT data FROM state WHERE name = 'runtime'").fetchone()
-            new = change(Runtime(**json.loads(row[0])) if row else Runtime())
+            new = change(runtime_from_json(row[0] if row else None))
             db.execute(
                 "INSERT OR REPLACE INTO state (name, data) VALUES ('runtime', ?)",
                 (json.dumps(new.to_dict()),),
@@ -277,10 +277,3 @@ class SQLiteStore(SQLiteDeliveries, JournalMethods):
     def close(self) -> None:
         self.journal.close()
         self.db.close()
-
-
-@functools.lru_cache(maxsize=64)
-def _runtime(data: str | None) -> Runtime:
-    """The settings stored as `data` (JSON text), read once per text: every request reads
-    them, and they change seldom. Callers make a new Runtime to change one, never edit it."""
-    return Runtime(**json.loads(data)) if data else Runtime()
