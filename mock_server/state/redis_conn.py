@@ -12,8 +12,6 @@ from collections.abc import Callable
 from typing import Any, TypeAlias, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-import redis
-
 from mock_server.errors import ConfigError
 
 PASSWORD_ENV = "SHORTAPI_MOCK_REDIS_PASSWORD"
@@ -72,6 +70,8 @@ def connect(url: str) -> Client:
             f"rediss://HOST:PORT/DB (password in the URL, redis://:PASSWORD@HOST:PORT/DB, "
             f"or in ${PASSWORD_ENV})"
         )
+    import redis  # here, not at the top: a mock on SQLite never loads redis-py (~20 MB)
+
     password = None if urlsplit(url).password else os.environ.get(PASSWORD_ENV) or None
     try:
         client = redis.Redis.from_url(
@@ -128,6 +128,8 @@ def transact(client: Client, run: Callable[[Pipe], T], *watched: str) -> T:
     any client) and decide, then queue its writes after ``pipe.multi()``; if another client
     changed a watched key before EXEC, Redis refuses it and `run` goes again on fresh data.
     What `run` raises (an admission refused) ends it with nothing written."""
+    import redis
+
     with client.pipeline(transaction=True) as pipe:
         while True:
             try:
