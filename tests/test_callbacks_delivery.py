@@ -299,3 +299,102 @@ def test_an_attempt_is_saved_while_a_pump_holds_the_claim_lock() -> None:
     [saved] = store.list_deliveries()
     assert saved.attempts == [{"status": 200}]
     assert not errors
+
+
+class _CountingStore:
+    """A memory store that counts the writes a courier makes (claims and saves)."""
+
+    def __init__(self) -> None:
+        from mock_server.state.memory import MemoryStore
+
+        self.inner = MemoryStore()
+        self.writes = 0
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.inner, name)
+        if name in ("claim_due", "save_deliveries", "save_delivery"):
+
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                self.writes += 1
+                return value(*args, **kwargs)
+
+            return counted
+        return value
+
+
+def _due_deliveries(store: Any, count: int, *, jobs: int | None = None) -> None:
+    for number in range(count):
+        job = f"j{number % jobs if jobs else number}"
+        store.add_delivery(
+            Delivery(
+                id=number,
+                job_id=job,
+                url="http://127.0.0.1:9/cb",
+                body={"n": number},
+                due_at=float(number),
+                destination="127.0.0.1:9",
+            )
+        )
+
+
+def test_a_chain_sends_a_lane_s_backlog_with_a_write_per_batch_in_order() -> None:
+    """A healthy receiver's backlog goes out one at a time, in the order it fell due, each
+    sent once, and saved in batches: far fewer writes than callbacks (under load, every
+    write queues behind the creates for the write lock)."""
+    from mock_server.callbacks.courier import Courier
+    from mock_server.callbacks.lanes import Lanes
+
+    store = _CountingStore()
+    _due_deliveries(store, 60, jobs=20)  # 3 deliveries per job: their order matters too
+    sent: list[int] = []
+
+    def attempt(delivery: Delivery, now: float, late: float) -> bool:
+        sent.append(delivery.body["n"])
+        delivery.attempts.append({"status": 200})
+        delivery.state, delivery.claimed_until = "delivered", 0.0
+        return True
+
+    errors: list[BaseException] = []
+    courier = Courier(store, Lanes(per_destination=1, total=1), attempt, hold=30.0, errors=errors)
+    try:
+        assert courier.pump(100.0) == 1
+        until(lambda: not courier.in_flight(set()))
+    finally:
+        courier.stop(5)
+    assert sent == list(range(60))
+    states = [(d.state, d.claimed_until, len(d.attempts)) for d in store.list_deliveries()]
+    assert states == [("delivered", 0.0, 1)] * 60
+    assert store.writes <= 12  # was 61: a claim and a save per callback
+    assert errors == []
+
+
+def test_a_delivery_that_waited_too_long_in_a_chain_is_sent_on_a_fresh_claim() -> None:
+    """A claim lasts an attempt's timeout and a margin: a delivery queued behind a slow
+    attempt for longer than the margin goes back to the store and is claimed afresh before
+    it is sent, never sent on a claim that could run out mid-attempt (another worker would
+    send it again)."""
+    from mock_server.callbacks.courier import Courier
+    from mock_server.callbacks.lanes import Lanes
+
+    store = _CountingStore()
+    _due_deliveries(store, 3)
+    hold = 2.0  # a queued delivery must have hold - 0.5 s of its claim left when it goes
+    left: dict[int, float] = {}  # claim left when sent
+
+    def attempt(delivery: Delivery, now: float, late: float) -> bool:
+        left[delivery.body["n"]] = delivery.claimed_until - time.time()
+        if delivery.body["n"] == 1:
+            time.sleep(0.7)  # the one queued behind it is left 1.3 s: too little
+        delivery.attempts.append({"status": 200})
+        delivery.state, delivery.claimed_until = "delivered", 0.0
+        return True
+
+    courier = Courier(store, Lanes(per_destination=1, total=1), attempt, hold=hold, errors=[])
+    try:
+        courier.pump(100.0)  # claims 0 (room for one), then its chain 1 and 2 together
+        until(lambda: not courier.in_flight(set()))
+    finally:
+        courier.stop(5)
+    assert list(left) == [0, 1, 2]
+    assert left[2] > 1.4  # its own claim, made after 1 was sent
+    assert [d.state for d in store.list_deliveries()] == ["delivered"] * 3

@@ -11,6 +11,7 @@ them (`dispatcher.py`). The bounds hold per process: with several workers, each 
 
 from __future__ import annotations
 
+import collections
 import threading
 from urllib.parse import urlsplit
 
@@ -39,6 +40,7 @@ class Lanes:
         self._lock = threading.Lock()
         self._busy: dict[str, int] = {}
         self._jobs: set[str] = set()
+        self._queued: collections.Counter[str] = collections.Counter()  # claimed by a chain
         self._unanswered: dict[str, int] = {}
 
     def free(self) -> int:
@@ -60,9 +62,22 @@ class Lanes:
             return {d for d, n in self._busy.items() if n >= self.per_destination}
 
     def jobs(self) -> set[str]:
-        """Return the jobs with an attempt in flight."""
+        """Return the jobs with an attempt in flight, or queued on a chain to go next."""
         with self._lock:
-            return set(self._jobs)
+            return self._jobs | set(self._queued)
+
+    def queue(self, job_ids: list[str]) -> None:
+        """Count deliveries of `job_ids` a chain claimed to send after its current one: no
+        other delivery of those jobs may start before them."""
+        with self._lock:
+            self._queued.update(job_ids)
+
+    def unqueue(self, job_id: str) -> None:
+        """Count out a queued delivery of `job_id` (sent next, or given back)."""
+        with self._lock:
+            self._queued[job_id] -= 1
+            if self._queued[job_id] <= 0:
+                del self._queued[job_id]
 
     def take(self, destination: str, job_id: str) -> bool:
         """Take a slot for an attempt of `job_id` to `destination`; False if none is free."""
@@ -72,6 +87,7 @@ class Lanes:
                 busy >= self.per_destination
                 or sum(self._busy.values()) >= self.total
                 or job_id in self._jobs
+                or job_id in self._queued
             ):
                 return False
             self._busy[destination] = busy + 1
