@@ -145,3 +145,44 @@ def test_two_apps_on_one_sqlite_file_share_all_state(tmp_path: Path) -> None:
     assert "videos" in query(a, job_id).json["data"]["result"]
     for app in (one, two):
         close_app(app)
+
+
+def test_a_settle_batch_moves_each_job_once_with_its_refund_and_deliveries(
+    store: Store,
+) -> None:
+    """`move_stages` (one settle round, one write): a job another worker moved already is
+    left alone and reported so; a move's refund and callback deliveries are stored with it;
+    the same job twice in a batch moves twice, in order."""
+    import dataclasses
+
+    from mock_server.state.protocol import StageMove
+    from mock_server.state.records import Account, Delivery
+
+    store.put_account(Account(owner="key_a", balance="10", spent="1"))
+    for job_id in ("j1", "j2", "j3"):
+        store.admit(make_job(job_id), admission("0.5"))
+    assert store.move_stages([StageMove("j2", 0, 1, 9.0)]) == [True]  # "another worker"
+
+    def refund(account: Account) -> Account:
+        return dataclasses.replace(account, refunded="0.5")
+
+    hook = Delivery(id=0, job_id="j3", url="http://127.0.0.1:9/cb", body={"n": 1}, due_at=3.0)
+    moves = [
+        StageMove("j1", 0, 1, 9.0),
+        StageMove("j2", 0, 1, 9.0),  # stale: j2 is at stage 1
+        StageMove("j3", 0, 2, None, refund, [hook, dataclasses.replace(hook, body={"n": 2})]),
+    ]
+    assert store.move_stages(moves) == [True, False, True]
+    stages = {
+        j: (job.stage, job.next_event_at) for j in ("j1", "j2", "j3") if (job := store.get_job(j))
+    }
+    assert stages == {"j1": (1, 9.0), "j2": (1, 9.0), "j3": (2, None)}
+    account = store.get_account("key_a")
+    assert account is not None and account.refunded == "0.5"
+    assert [d.body for d in store.list_deliveries(job_id="j3")] == [{"n": 1}, {"n": 2}]
+    assert store.list_deliveries(job_id="j1") == []
+    store.admit(make_job("j4"), admission("0.5"))
+    twice = [StageMove("j4", 0, 1, 9.0), StageMove("j4", 1, 2, None)]
+    assert store.move_stages(twice) == [True, True]
+    moved = store.get_job("j4")
+    assert moved is not None and moved.stage == 2

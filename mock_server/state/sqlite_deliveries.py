@@ -38,6 +38,18 @@ class SQLiteDeliveries:
         return int(row[0])
 
     @staticmethod
+    def _insert_deliveries(db: sqlite3.Connection, deliveries: Sequence[Delivery]) -> None:
+        """Insert `deliveries` in one statement (their ids are not needed)."""
+        db.executemany(
+            "INSERT INTO deliveries (job_id, state, due_at, claimed_until, data) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [
+                (d.job_id, d.state, d.due_at, d.claimed_until, json.dumps(d.to_dict()))
+                for d in deliveries
+            ],
+        )
+
+    @staticmethod
     def _delivery(row: tuple[Any, ...]) -> Delivery:
         delivery_id, state, due_at, claimed_until, data = row
         return Delivery(
@@ -138,14 +150,21 @@ class SQLiteDeliveries:
             return claimed
         with self.db.write() as db:
             self._save(db, claim.saved)
-            for row in rows:
-                taken = db.execute(
-                    "UPDATE deliveries SET claimed_until = ? WHERE id = ? AND state = 'pending' "
-                    "AND claimed_until <= ?",
-                    (wall + hold, row[0], wall),
-                ).rowcount
-                if taken:
-                    claimed.append(self._delivery((*row[:3], wall + hold, row[4])))
+            if rows:
+                taken = {
+                    taken_id
+                    for (taken_id,) in db.execute(
+                        "UPDATE deliveries SET claimed_until = ? WHERE id IN "
+                        f"({', '.join('?' * len(rows))}) AND state = 'pending' "
+                        "AND claimed_until <= ? RETURNING id",
+                        (wall + hold, *(row[0] for row in rows), wall),
+                    ).fetchall()
+                }
+                claimed = [
+                    self._delivery((*row[:3], wall + hold, row[4]))
+                    for row in rows
+                    if row[0] in taken
+                ]
         return claimed
 
     def count_due(self, now: float, *, skip_destinations: Collection[str] = ()) -> int:
