@@ -186,3 +186,27 @@ def test_a_settle_batch_moves_each_job_once_with_its_refund_and_deliveries(
     assert store.move_stages(twice) == [True, True]
     moved = store.get_job("j4")
     assert moved is not None and moved.stage == 2
+
+
+def test_sqlite_write_one_has_committed_when_it_returns(tmp_path: Path) -> None:
+    """`write_one` runs its statement without BEGIN/COMMIT (one statement fewer waiting for
+    the GIL with the write lock held): a statement returning several rows must still be
+    over, its write committed and the lock free, when it returns."""
+    import sqlite3
+
+    from mock_server.state.sqlite_db import Database
+
+    path = str(tmp_path / "one.db")
+    db = Database(path)
+    db.connection().execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)")
+    for _ in range(3):
+        db.write_one("INSERT INTO t (v) VALUES (?)", (0,))
+    assert db.write_one("UPDATE t SET v = v + 1 RETURNING id", ()) in [(1,), (2,), (3,)]
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)  # no waiting: locked raises
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        assert [v for (v,) in other.execute("SELECT v FROM t ORDER BY id")] == [1, 1, 1]
+        other.execute("COMMIT")
+    finally:
+        other.close()
+        db.close()

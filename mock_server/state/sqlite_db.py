@@ -71,9 +71,13 @@ class Database:
             db.execute("COMMIT")
 
     def write_one(self, sql: str, params: tuple[Any, ...]) -> Any:
-        """Run one writing statement in its own transaction; return its first row."""
-        with self.write() as db:
-            return db.execute(sql, params).fetchone()
+        """Run one writing statement, atomic on its own (SQLite's autocommit); return its
+        first row. No BEGIN and COMMIT around it: each statement gives the GIL up and waits
+        for it back, with the write lock held, and under load that wait is the lock's."""
+        db = self.connection()
+        with self._write_lock, _file_lock(self._lock_fd):
+            rows = db.execute(sql, params).fetchall()  # all: the statement ends, and commits
+        return rows[0] if rows else None
 
     def close(self) -> None:
         """Close every thread's connection and the lock file."""
