@@ -136,10 +136,7 @@ class SQLiteStore(SQLiteDeliveries, JournalMethods):
             moved = self._move_all(db, moves)
             done = [move for move in moves if move.job_id in moved]
             for move in done:
-                if move.account_change is not None:
-                    account = self._account(db, moved[move.job_id])
-                    if account is not None:
-                        self._put_account(db, move.account_change(account))
+                self._refund(db, move, moved[move.job_id])
             self._insert_deliveries(db, [d for move in done for d in move.deliveries])
             return [move.job_id in moved for move in moves]
 
@@ -175,10 +172,16 @@ class SQLiteStore(SQLiteDeliveries, JournalMethods):
         ).fetchone()
         if row is None:
             return False
-        if move.account_change is not None and (account := cls._account(db, row[0])):
-            cls._put_account(db, move.account_change(account))
+        cls._refund(db, move, row[0])
         cls._insert_deliveries(db, move.deliveries)
         return True
+
+    @classmethod
+    def _refund(cls, db: sqlite3.Connection, move: StageMove, owner: str) -> None:
+        """Apply a made move's account change (a failed job's refund), if it has one and
+        its owner has an account."""
+        if move.account_change is not None and (account := cls._account(db, owner)):
+            cls._put_account(db, move.account_change(account))
 
     # accounts
     @staticmethod
