@@ -55,6 +55,34 @@ def test_a_bad_option_is_one_line_naming_it(tmp_path: Path, args: list[str], opt
         assert not (tmp_path / "s.db").exists()  # nothing was written
 
 
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--port", "70000"], "--port"),
+        (["--port", "-1"], "--port"),
+        (["--threads", "0"], "--threads"),
+        (["--threads", "100000"], "--threads"),
+    ],
+)
+def test_a_bad_proxy_option_is_one_line_naming_it(
+    tmp_path: Path, args: list[str], option: str
+) -> None:
+    """`proxy` checks the options it shares with `serve` the same way (a port out of range
+    was a traceback from the socket's bind)."""
+    done = subprocess.run(
+        [*MODULE_COMMAND, "proxy", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and option in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_a_recording_that_is_not_json_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "rec.json").write_text(json.dumps({"format": "other"}))
     done = serve("--replay", "rec.json", "--store", "memory", "--workers", "1", cwd=tmp_path)

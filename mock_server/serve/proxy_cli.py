@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask
 
 from mock_server.errors import ConfigError
-from mock_server.serve import models_cli, options
+from mock_server.serve import models_cli, options, startup
 from mock_server.version import __version__
 
 
@@ -91,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = proxy_config(args)
     try:
+        startup.check_listening(args)
         settings.check({**settings.DEFAULTS, **config})
     except ConfigError as exc:
         print(f"shortapi-mock proxy: {exc}", file=sys.stderr)

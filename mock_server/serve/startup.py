@@ -39,10 +39,8 @@ def fail(error: ConfigError) -> int:
 
 def check_options(args: argparse.Namespace, config: dict[str, Any]) -> None:
     """Raise `StartupError` naming the first option whose value cannot work."""
-    if not 0 <= args.port <= 65535:
-        raise StartupError("--port", f"{args.port} is not a TCP port; use 1 to 65535, or 0 for any")
+    check_listening(args)
     _whole("--workers", args.workers, MAX_WORKERS)
-    _whole("--threads", args.threads, MAX_THREADS)
     if not math.isfinite(args.speed) or not 0 < args.speed <= MAX_SPEED:
         raise StartupError(
             "--speed",
@@ -72,6 +70,13 @@ def check_options(args: argparse.Namespace, config: dict[str, Any]) -> None:
 
 def _option(setting: str) -> str:
     return "--" + setting.lower().replace("_", "-")
+
+
+def check_listening(args: argparse.Namespace) -> None:
+    """Raise `StartupError` unless ``--port`` and ``--threads`` can work (serve and proxy)."""
+    if not 0 <= args.port <= 65535:
+        raise StartupError("--port", f"{args.port} is not a TCP port; use 1 to 65535, or 0 for any")
+    _whole("--threads", args.threads, MAX_THREADS)
 
 
 def _whole(option: str, value: int, high: int) -> None:
