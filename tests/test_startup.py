@@ -14,9 +14,9 @@ from serving import MODULE_COMMAND, served_mock
 RUN_TIMEOUT = 60  # seconds: each bad start ends long before
 
 
-def serve(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def serve(*args: str, cwd: Path, command: str = "serve") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*MODULE_COMMAND, "serve", *args],
+        [*MODULE_COMMAND, command, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -69,14 +69,7 @@ def test_a_bad_proxy_option_is_one_line_naming_it(
 ) -> None:
     """`proxy` checks the options it shares with `serve` the same way (a port out of range
     was a traceback from the socket's bind)."""
-    done = subprocess.run(
-        [*MODULE_COMMAND, "proxy", *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-        check=False,
-    )
+    done = serve(*args, cwd=tmp_path, command="proxy")
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and option in lines[0], done.stderr
