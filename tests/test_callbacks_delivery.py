@@ -268,16 +268,7 @@ def test_an_attempt_is_saved_while_a_pump_holds_the_claim_lock() -> None:
     from mock_server.state.memory import MemoryStore
 
     store = MemoryStore()
-    store.add_delivery(
-        Delivery(
-            id=0,
-            job_id="j1",
-            url="http://127.0.0.1:9/cb",
-            body={"code": 0},
-            due_at=0.0,
-            destination="127.0.0.1:9",
-        )
-    )
+    _due_deliveries(store, 1)
     go = threading.Event()
 
     def attempt(delivery: Delivery, now: float, late: float) -> bool:

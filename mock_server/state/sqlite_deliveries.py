@@ -22,32 +22,25 @@ class SQLiteDeliveries:
         with self.db.write() as db:
             return self._insert_delivery(db, delivery)
 
-    @staticmethod
-    def _insert_delivery(db: sqlite3.Connection, delivery: Delivery) -> int:
-        row = db.execute(
-            "INSERT INTO deliveries (job_id, state, due_at, claimed_until, data) "
-            "VALUES (?, ?, ?, ?, ?) RETURNING id",
-            (
-                delivery.job_id,
-                delivery.state,
-                delivery.due_at,
-                delivery.claimed_until,
-                json.dumps(delivery.to_dict()),
-            ),
-        ).fetchone()
-        return int(row[0])
+    _INSERT = (
+        "INSERT INTO deliveries (job_id, state, due_at, claimed_until, data) VALUES (?, ?, ?, ?, ?)"
+    )
 
     @staticmethod
-    def _insert_deliveries(db: sqlite3.Connection, deliveries: Sequence[Delivery]) -> None:
+    def _row(delivery: Delivery) -> tuple[Any, ...]:
+        """A delivery as the values of `_INSERT`."""
+        d = delivery
+        return (d.job_id, d.state, d.due_at, d.claimed_until, json.dumps(d.to_dict()))
+
+    @classmethod
+    def _insert_delivery(cls, db: sqlite3.Connection, delivery: Delivery) -> int:
+        row = db.execute(f"{cls._INSERT} RETURNING id", cls._row(delivery)).fetchone()
+        return int(row[0])
+
+    @classmethod
+    def _insert_deliveries(cls, db: sqlite3.Connection, deliveries: Sequence[Delivery]) -> None:
         """Insert `deliveries` in one statement (their ids are not needed)."""
-        db.executemany(
-            "INSERT INTO deliveries (job_id, state, due_at, claimed_until, data) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [
-                (d.job_id, d.state, d.due_at, d.claimed_until, json.dumps(d.to_dict()))
-                for d in deliveries
-            ],
-        )
+        db.executemany(cls._INSERT, [cls._row(d) for d in deliveries])
 
     @staticmethod
     def _delivery(row: tuple[Any, ...]) -> Delivery:
